@@ -1,0 +1,21 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: { alias: { "@": fileURLToPath(new URL("./", import.meta.url)) } },
+  test: {
+    include: [
+      "lib/**/*.test.ts",
+      "app/**/*.test.ts",
+      "amplify/**/*.test.ts",
+      "runtime/src/**/*.test.ts",
+      "components/**/*.test.ts",
+    ],
+    exclude: ["**/node_modules/**", "e2e/**"],
+    environment: "node",
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    // Tests start real servers on 127.0.0.1; two cores do not gain from many workers.
+    maxWorkers: 2,
+  },
+});
