@@ -1,0 +1,189 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import {
+  type Conversation,
+  conversationChannel,
+  idSchema,
+  LIMITS,
+  type Message,
+  nowIso,
+  type PendingItem,
+} from "../contracts";
+import { AppError } from "../errors";
+import { titleFromText } from "./conversations";
+import type { ServicePorts } from "./deps";
+
+/*
+ * Sending a message: validate, authorize, store, enqueue, wake the runtime, answer with ids.
+ * The route handler never waits for the agent (DESIGN.md §3).
+ *
+ * Idempotency: the client makes one key per message it sends (a time-sortable id made
+ * with `newId()`, from a clock corrected by the server's `Date` header) and reuses it on
+ * every retry. The message id is derived from the key: the key's time prefix keeps
+ * messages ordered by when they were sent, and a hash of user, conversation and key
+ * makes the rest. The same key therefore always names the same message, and the store's
+ * put-once rule turns a double click or a retry into a no-op.
+ */
+
+const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
+const KEY_PATTERN = /^[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** How far an idempotency key's clock may be from the server's. */
+const KEY_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+const KEY_MAX_AHEAD_MS = 10 * 60 * 1000;
+
+/**
+ * A duplicate that came back this soon may be the retry of a request that stored the
+ * message but failed before enqueueing it, so it is re-enqueued if nothing answered it yet.
+ */
+const REENQUEUE_WINDOW_MS = 5 * 60 * 1000;
+
+export const sendMessageSchema = z.object({
+  /** Absent for the first message of a new conversation. */
+  conversationId: idSchema.optional(),
+  /** Length is checked by the service, so that a long message gets 413 and a clear limit. */
+  text: z.string(),
+  idempotencyKey: z.string().regex(KEY_PATTERN, "idempotencyKey must be a 26-character id made by newId()"),
+});
+export type SendMessageInput = z.infer<typeof sendMessageSchema>;
+
+export interface SendMessageResult {
+  conversationId: string;
+  messageId: string;
+  /** True when this key was seen before: nothing new was stored or sent. */
+  duplicate: boolean;
+  /** Set when this message started a new conversation. */
+  conversation?: Conversation;
+}
+
+function keyTime(key: string): number {
+  let t = 0;
+  for (const ch of key.slice(0, 10)) t = t * 32 + ALPHABET.indexOf(ch);
+  return t;
+}
+
+/** `<key's 10 time characters><16 characters of sha256(kind, user, scope, key)>`. */
+export function deriveId(
+  kind: "conversation" | "message",
+  userId: string,
+  scope: string,
+  key: string,
+): string {
+  const digest = createHash("sha256").update(`${kind}\0${userId}\0${scope}\0${key}`).digest();
+  let rand = "";
+  for (let i = 0; i < 16; i++) rand += ALPHABET[(digest[i] as number) % 32];
+  return key.slice(0, 10) + rand;
+}
+
+export async function sendMessage(
+  ports: Pick<ServicePorts, "chatStore" | "queue" | "publisher" | "ensureRuntime">,
+  userId: string,
+  input: SendMessageInput,
+  opts: { source?: "web" | "telegram"; now?: Date } = {},
+): Promise<SendMessageResult> {
+  const now = opts.now ?? new Date();
+  const text = input.text.trim();
+  if (!text) throw new AppError("bad_request", "Message must not be empty");
+  if (input.text.length > LIMITS.messageChars) {
+    throw new AppError(
+      "payload_too_large",
+      `Message is too long: ${input.text.length} characters, the limit is ${LIMITS.messageChars}`,
+      { details: { limit: LIMITS.messageChars, length: input.text.length } },
+    );
+  }
+  const sentAt = keyTime(input.idempotencyKey);
+  if (sentAt < now.getTime() - KEY_MAX_AGE_MS || sentAt > now.getTime() + KEY_MAX_AHEAD_MS) {
+    throw new AppError(
+      "bad_request",
+      "idempotencyKey is too old or from a clock that is far off; reload the page and send again",
+    );
+  }
+
+  let conversationId: string;
+  let created: Conversation | undefined;
+  if (input.conversationId) {
+    conversationId = input.conversationId;
+    if (!(await ports.chatStore.getConversation(userId, conversationId))) {
+      throw new AppError("not_found", "Conversation not found");
+    }
+  } else {
+    conversationId = deriveId("conversation", userId, "", input.idempotencyKey);
+    if (!(await ports.chatStore.getConversation(userId, conversationId))) {
+      const at = now.toISOString();
+      const conversation: Conversation = {
+        id: conversationId,
+        title: titleFromText(text),
+        createdAt: at,
+        updatedAt: at,
+      };
+      try {
+        await ports.chatStore.createConversation(userId, conversation);
+        created = conversation;
+      } catch (err) {
+        // A concurrent duplicate created it first: the same conversation, so carry on.
+        if (!(await ports.chatStore.getConversation(userId, conversationId))) throw err;
+      }
+    }
+  }
+
+  const messageId = deriveId("message", userId, conversationId, input.idempotencyKey);
+  const message: Message = {
+    id: messageId,
+    conversationId,
+    role: "user",
+    content: text,
+    status: "complete",
+    createdAt: now.toISOString(),
+    source: opts.source ?? "web",
+  };
+  const item: PendingItem = {
+    userId,
+    id: messageId,
+    conversationId,
+    messageId,
+    text,
+    source: opts.source ?? "web",
+    enqueuedAt: now.toISOString(),
+    attempts: 0,
+  };
+
+  const fresh = await ports.chatStore.putMessage(userId, message);
+  if (!fresh) {
+    if (await needsReenqueue(ports, userId, conversationId, messageId, now)) {
+      await ports.queue.enqueue(item);
+    }
+    // Waking is idempotent; a retry after a failed wake-up must still start the runtime.
+    await ports.ensureRuntime(userId);
+    return { conversationId, messageId, duplicate: true };
+  }
+
+  await ports.queue.enqueue(item);
+  await ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() });
+  try {
+    // Other tabs (and the sidebar) learn about the message from this; the sender already shows it.
+    await ports.publisher.publish(conversationChannel(userId, conversationId), [
+      { type: "message", at: nowIso(), message },
+    ]);
+  } catch (err) {
+    // The message is stored and queued; a tab that missed the event catches up from the store.
+    console.warn("sendMessage: publishing the message event failed", (err as Error).message);
+  }
+  await ports.ensureRuntime(userId);
+  return { conversationId, messageId, duplicate: false, ...(created ? { conversation: created } : {}) };
+}
+
+/** A recent duplicate that is neither queued nor answered was never enqueued: the earlier request failed halfway. */
+async function needsReenqueue(
+  ports: Pick<ServicePorts, "chatStore" | "queue">,
+  userId: string,
+  conversationId: string,
+  messageId: string,
+  now: Date,
+): Promise<boolean> {
+  const existing = await ports.chatStore.getMessage(userId, conversationId, messageId);
+  if (!existing || now.getTime() - Date.parse(existing.createdAt) > REENQUEUE_WINDOW_MS) return false;
+  const queued = await ports.queue.list(userId);
+  if (queued.some((i) => i.id === messageId)) return false;
+  const later = await ports.chatStore.listMessages(userId, conversationId, { after: messageId, limit: 50 });
+  return !later.items.some((m) => m.replyTo === messageId);
+}
