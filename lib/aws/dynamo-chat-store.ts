@@ -1,0 +1,288 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { type Conversation, conversationSchema, idSchema, type Message, messageSchema } from "../contracts";
+import { AppError } from "../errors";
+import type { ChatStore, Page } from "../ports";
+import {
+  batchDelete,
+  checkId,
+  clampLimit,
+  type DynamoStoreOptions,
+  decodeCursor,
+  encodeCursor,
+  isConditionFailed,
+  keys,
+  normalizeIso,
+  stripStorage,
+} from "./dynamo-keys";
+
+const CONVERSATION_PAGE = { fallback: 50, max: 200 };
+const MESSAGE_PAGE = { fallback: 100, max: 500 };
+
+function toConversation(item: Record<string, unknown>): Conversation {
+  return conversationSchema.parse(stripStorage(item));
+}
+
+function toMessage(item: Record<string, unknown>): Message {
+  return messageSchema.parse(stripStorage(item));
+}
+
+function invalid(what: string, error: z.ZodError): AppError {
+  const detail = error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+  return new AppError("bad_request", `invalid ${what}: ${detail}`);
+}
+
+/**
+ * ChatStore on the single table. Conversation rows sit in the owner's partition
+ * (`USER#<uid>`, `CONV#<id>`) and in gsi1 under `USER#<uid>#CONVS` sorted by updatedAt;
+ * messages have a partition per conversation (`USER#<uid>#CONV#<id>`, `MSG#<id>`), sorted
+ * by their time-sortable ids.
+ */
+export class DynamoChatStore implements ChatStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(opts: DynamoStoreOptions) {
+    this.doc = opts.client;
+    this.table = opts.tableName;
+  }
+
+  private conversationItem(userId: string, c: Conversation): Record<string, unknown> {
+    return {
+      pk: keys.user(userId),
+      sk: keys.conversationSk(c.id),
+      gsi1pk: keys.conversationsByUpdate(userId),
+      gsi1sk: keys.conversationUpdateSk(c.updatedAt, c.id),
+      entity: "conversation",
+      ...c,
+    };
+  }
+
+  async createConversation(userId: string, conversation: Conversation): Promise<void> {
+    const parsed = conversationSchema.safeParse(conversation);
+    if (!parsed.success) throw invalid("conversation", parsed.error);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: this.conversationItem(userId, parsed.data),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailed(err)) throw new AppError("conflict", "conversation already exists");
+      throw err;
+    }
+  }
+
+  async getConversation(userId: string, conversationId: string): Promise<Conversation | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item ? toConversation(res.Item) : undefined;
+  }
+
+  async listConversations(
+    userId: string,
+    opts: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<Conversation>> {
+    const limit = clampLimit(opts.limit, CONVERSATION_PAGE.fallback, CONVERSATION_PAGE.max);
+    const gsi1pk = keys.conversationsByUpdate(userId);
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      IndexName: "gsi1",
+      KeyConditionExpression: "gsi1pk = :p",
+      ExpressionAttributeValues: { ":p": gsi1pk },
+      ScanIndexForward: false,
+      // One extra row tells whether another page exists, so the last page has no cursor.
+      Limit: limit + 1,
+    };
+    if (opts.cursor) {
+      const pos = decodeCursor(opts.cursor, { id: idSchema, updatedAt: z.string().datetime() });
+      input.ExclusiveStartKey = {
+        pk: keys.user(userId),
+        sk: keys.conversationSk(pos.id),
+        gsi1pk,
+        gsi1sk: keys.conversationUpdateSk(pos.updatedAt, pos.id),
+      };
+    }
+    const items = await this.queryUpTo(input, limit + 1);
+    const page = items.slice(0, limit).map(toConversation);
+    const last = page.at(-1);
+    return items.length > limit && last
+      ? { items: page, cursor: encodeCursor({ id: last.id, updatedAt: normalizeIso(last.updatedAt) }) }
+      : { items: page };
+  }
+
+  async updateConversation(
+    userId: string,
+    conversationId: string,
+    patch: Partial<Pick<Conversation, "title" | "updatedAt">>,
+  ): Promise<Conversation> {
+    const parsed = conversationSchema.pick({ title: true, updatedAt: true }).partial().safeParse(patch);
+    if (!parsed.success) throw invalid("conversation update", parsed.error);
+    const { title, updatedAt } = parsed.data;
+    const sets: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    if (title !== undefined) {
+      sets.push("#title = :title");
+      names["#title"] = "title";
+      values[":title"] = title;
+    }
+    if (updatedAt !== undefined) {
+      sets.push("#updatedAt = :updatedAt", "gsi1sk = :gsi1sk");
+      names["#updatedAt"] = "updatedAt";
+      values[":updatedAt"] = updatedAt;
+      values[":gsi1sk"] = keys.conversationUpdateSk(updatedAt, conversationId);
+    }
+    if (sets.length === 0) {
+      const current = await this.getConversation(userId, conversationId);
+      if (!current) throw new AppError("not_found", "conversation not found");
+      return current;
+    }
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      if (!res.Attributes) throw new AppError("internal", "update returned no item");
+      return toConversation(res.Attributes);
+    } catch (err) {
+      if (isConditionFailed(err)) throw new AppError("not_found", "conversation not found");
+      throw err;
+    }
+  }
+
+  async deleteConversation(userId: string, conversationId: string): Promise<void> {
+    const pk = keys.messages(userId, conversationId);
+    // Messages first, the conversation row last: a delete interrupted half-way leaves the
+    // conversation visible, so repeating the delete finishes the job.
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :p",
+          ExpressionAttributeValues: { ":p": pk },
+          ProjectionExpression: "pk, sk",
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      await batchDelete(this.doc, this.table, res.Items ?? []);
+      start = res.LastEvaluatedKey;
+    } while (start);
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
+      }),
+    );
+  }
+
+  async putMessage(userId: string, message: Message): Promise<boolean> {
+    const parsed = messageSchema.safeParse(message);
+    if (!parsed.success) throw invalid("message", parsed.error);
+    const m = parsed.data;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: keys.messages(userId, m.conversationId),
+            sk: keys.messageSk(m.id),
+            entity: "message",
+            ...m,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  async getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: keys.messages(userId, conversationId), sk: keys.messageSk(messageId) },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item ? toMessage(res.Item) : undefined;
+  }
+
+  async listMessages(
+    userId: string,
+    conversationId: string,
+    opts: { limit?: number; cursor?: string; after?: string; newestFirst?: boolean } = {},
+  ): Promise<Page<Message>> {
+    const limit = clampLimit(opts.limit, MESSAGE_PAGE.fallback, MESSAGE_PAGE.max);
+    const pk = keys.messages(userId, conversationId);
+    const values: Record<string, unknown> = { ":p": pk };
+    let condition: string;
+    if (opts.after !== undefined) {
+      // The partition holds only MSG# rows, so "greater than" needs no upper bound.
+      values[":after"] = keys.messageSk(checkId(opts.after, "message"));
+      condition = "pk = :p AND sk > :after";
+    } else {
+      values[":prefix"] = "MSG#";
+      condition = "pk = :p AND begins_with(sk, :prefix)";
+    }
+    const input: QueryCommandInput = {
+      TableName: this.table,
+      KeyConditionExpression: condition,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: !opts.newestFirst,
+      ConsistentRead: true,
+      Limit: limit + 1,
+    };
+    if (opts.cursor) {
+      const pos = decodeCursor(opts.cursor, { id: idSchema });
+      input.ExclusiveStartKey = { pk, sk: keys.messageSk(pos.id) };
+    }
+    const items = await this.queryUpTo(input, limit + 1);
+    const page = items.slice(0, limit).map(toMessage);
+    const last = page.at(-1);
+    return items.length > limit && last
+      ? { items: page, cursor: encodeCursor({ id: last.id }) }
+      : { items: page };
+  }
+
+  /** Runs a query until `want` items are read or the partition ends. */
+  private async queryUpTo(input: QueryCommandInput, want: number): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let start = input.ExclusiveStartKey;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: want - out.length }),
+      );
+      out.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start && out.length < want);
+    return out;
+  }
+}
