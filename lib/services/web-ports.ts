@@ -1,0 +1,35 @@
+import { type Container, getContainer } from "../container";
+import { agentChannel, nowIso } from "../contracts";
+import type { ServicePorts } from "./deps";
+
+/**
+ * The ports the route handlers hand to the services: the container's adapters, read
+ * lazily (a route that only lists conversations never builds a publisher), and
+ * `ensureRuntime` bound to the same container.
+ */
+export function webPorts(container: Container = getContainer()): ServicePorts {
+  return {
+    get chatStore() {
+      return container.chatStore;
+    },
+    get settingsStore() {
+      return container.settingsStore;
+    },
+    get taskStates() {
+      return container.taskStates;
+    },
+    get queue() {
+      return container.queue;
+    },
+    get publisher() {
+      return container.publisher;
+    },
+    get secrets() {
+      return container.secrets;
+    },
+    // Until lib/services/ensure-runtime.ts lands: a wake-up for a runtime that is already up.
+    ensureRuntime: async (userId: string) => {
+      await container.publisher.publish(agentChannel(userId), [{ type: "wake", at: nowIso() }]);
+    },
+  };
+}
