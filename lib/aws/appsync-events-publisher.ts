@@ -1,0 +1,156 @@
+import { MAX_EVENT_BYTES, MAX_EVENTS_PER_PUBLISH } from "../contracts/channels";
+import type { AgentEvent, ChatEvent } from "../contracts/events";
+import { AppError, type ErrorCode } from "../errors";
+import type { EventPublisher } from "../ports";
+import {
+  type AwsCredentialsProvider,
+  type CredentialsInput,
+  defaultCredentialsProvider,
+  signRequest,
+  toCredentialsProvider,
+} from "./sigv4";
+
+export interface AppSyncEventsPublisherOptions {
+  /** `https://<id>.appsync-api.<region>.amazonaws.com/event`, or the local emulator's. */
+  httpEndpoint: string;
+  region: string;
+  /** Static credentials (local mode) or a provider. Default: the AWS default provider chain. */
+  credentials?: CredentialsInput;
+  /** Per-request timeout. Default 10 s. */
+  timeoutMs?: number;
+  /** Extra attempts after a throttle, a 5xx or a network failure. Default 2. */
+  retries?: number;
+}
+
+/** The error body AppSync Events returns with a non-2xx status. */
+interface AwsErrorBody {
+  errors?: { errorType?: string; message?: string }[];
+}
+
+/**
+ * `EventPublisher` over AppSync Events' HTTP `POST /event`, signed with SigV4 (IAM).
+ * Used by the server and the runtime, against AWS and the local emulator alike.
+ * Events go out in order, in batches of at most 5; an event over 240 KB is refused
+ * before anything is sent (callers split long text into several events).
+ */
+export class AppSyncEventsPublisher implements EventPublisher {
+  private readonly url: URL;
+  private readonly region: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private credentials: AwsCredentialsProvider;
+
+  constructor(opts: AppSyncEventsPublisherOptions) {
+    this.url = new URL(opts.httpEndpoint);
+    this.region = opts.region;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.retries = opts.retries ?? 2;
+    this.credentials = opts.credentials
+      ? toCredentialsProvider(opts.credentials)
+      : defaultCredentialsProvider();
+  }
+
+  async publish(channel: string, events: (ChatEvent | AgentEvent)[]): Promise<void> {
+    await this.publishRaw(
+      channel,
+      events.map((e) => JSON.stringify(e)),
+    );
+  }
+
+  /** Publishes already-serialized JSON strings (each one AppSync event). */
+  async publishRaw(channel: string, events: string[]): Promise<void> {
+    events.forEach((event, index) => {
+      const bytes = Buffer.byteLength(event, "utf8");
+      if (bytes > MAX_EVENT_BYTES)
+        throw new AppError(
+          "payload_too_large",
+          `event ${index} for ${channel} is ${bytes} bytes; AppSync Events accepts at most ${MAX_EVENT_BYTES} bytes per event (split the text into several events)`,
+          { expose: false },
+        );
+    });
+    for (let i = 0; i < events.length; i += MAX_EVENTS_PER_PUBLISH) {
+      await this.send(channel, events.slice(i, i + MAX_EVENTS_PER_PUBLISH));
+    }
+  }
+
+  private async send(channel: string, events: string[]): Promise<void> {
+    const body = JSON.stringify({ channel, events });
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        const headers = await signRequest({
+          method: "POST",
+          url: this.url,
+          headers: { "content-type": "application/json" },
+          body,
+          region: this.region,
+          credentials: this.credentials,
+        });
+        // fetch sets Host itself, from the URL; it is the same value we signed.
+        delete headers.host;
+        res = await fetch(this.url, {
+          method: "POST",
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (err) {
+        if (attempt < this.retries) {
+          await backoff(attempt);
+          continue;
+        }
+        throw new AppError("unavailable", `AppSync Events publish to ${channel} failed: ${errorText(err)}`, {
+          expose: false,
+          cause: err,
+        });
+      }
+      const text = await res.text();
+      if (res.ok) {
+        const parsed = safeJson(text) as
+          | { failed?: { index?: number; code?: string; message?: string }[] }
+          | undefined;
+        const failed = parsed?.failed ?? [];
+        if (failed.length > 0)
+          throw new AppError("internal", `AppSync Events rejected ${failed.length} event(s) on ${channel}`, {
+            expose: false,
+            details: { failed },
+          });
+        return;
+      }
+      const transient = res.status === 429 || res.status >= 500;
+      if (transient && attempt < this.retries) {
+        await backoff(attempt);
+        continue;
+      }
+      const errBody = safeJson(text) as AwsErrorBody | undefined;
+      const first = errBody?.errors?.[0];
+      const errorType =
+        res.headers.get("x-amzn-errortype")?.split(":")[0] ?? first?.errorType ?? "UnknownError";
+      const message = first?.message ?? text.slice(0, 300);
+      const code: ErrorCode =
+        res.status === 429 ? "rate_limited" : res.status >= 500 ? "unavailable" : "internal";
+      throw new AppError(
+        code,
+        `AppSync Events publish to ${channel} failed: ${res.status} ${errorType}: ${message}`,
+        { expose: false, details: { status: res.status, errorType, errors: errBody?.errors } },
+      );
+    }
+  }
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
