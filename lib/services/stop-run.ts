@@ -1,6 +1,15 @@
-import { agentChannel, conversationChannel, type Message, newId, nowIso } from "../contracts";
+import { agentChannel, conversationChannel, type Message, nowIso } from "../contracts";
 import { getConversation } from "./conversations";
 import type { ServicePorts } from "./deps";
+
+/**
+ * The runtime's rule for the id of the reply to a message (runtime/src/runner/settings.ts
+ * `replyIdFor`): if the runtime claimed the item after all, its reply and this one share
+ * an id and only one is stored.
+ */
+function replyIdFor(messageId: string): string {
+  return `${messageId.slice(0, 48)}-a`;
+}
 
 export interface StopRunResult {
   /** Queued messages of the conversation that had not started and were dropped. */
@@ -32,7 +41,7 @@ export async function stopRun(
     dropped.push(item.messageId);
     // The same record the runtime leaves for an aborted run, so that a reload shows it too.
     const reply: Message = {
-      id: newId(),
+      id: replyIdFor(item.messageId),
       conversationId,
       role: "assistant",
       content: "",
