@@ -1,0 +1,139 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_PORTS, type LocalCloud, startLocalCloud } from "./cloud";
+
+/*
+ * `npm run dev`: starts the local cloud with its state in `.local/`, then `next dev` on
+ * 127.0.0.1:3000 with LOCAL_CLOUD_FILE pointing at `.local/cloud.json`. Ctrl-C (or
+ * SIGTERM) stops Next.js and then the local cloud. `npm run dev -- --reset` wipes the
+ * state first (a new user pool, a new first user, empty tables).
+ */
+
+const APP_HOST = "127.0.0.1";
+const APP_PORT = 3000;
+const APP_URL = `http://localhost:${APP_PORT}`;
+const STOP_DEADLINE_MS = 10_000;
+
+const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const stateDir = join(root, ".local");
+
+function usage(): never {
+  console.error("usage: npm run dev [-- --reset]\n  --reset   wipe the local state (.local/) first");
+  process.exit(2);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once("error", () => done(false));
+    probe.listen(port, APP_HOST, () => probe.close(() => done(true)));
+  });
+}
+
+function banner(cloud: LocalCloud): string {
+  const rel = (p: string) => relative(process.cwd(), p) || ".";
+  const lines = [
+    "",
+    "  serverless-openclaw, local mode",
+    "",
+    `  App        ${APP_URL}`,
+    cloud.firstStart
+      ? `  Sign in    ${cloud.firstUser.email}  /  ${cloud.firstUser.password}`
+      : `  Sign in    ${cloud.firstUser.email}  (password in ${rel(join(cloud.info.stateDir, "first-user.json"))})`,
+    `  Services   DynamoDB ${cloud.info.dynamodb.endpoint}  Events ${cloud.info.events.httpEndpoint}  Cognito ${cloud.info.cognito.endpoint}`,
+    `  State      ${rel(cloud.info.stateDir)}/  (endpoints: ${rel(cloud.file)}; wipe with npm run dev -- --reset)`,
+    "",
+  ];
+  if (cloud.firstStart) lines.splice(5, 0, "             (shown once; also kept in .local/first-user.json)");
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.some((a) => a !== "--reset")) usage();
+  const reset = args.includes("--reset");
+
+  if (!(await portIsFree(APP_PORT))) {
+    console.error(
+      `npm run dev: port ${APP_PORT} on ${APP_HOST} is already in use (another \`npm run dev\` or \`next dev\`?). Stop it and try again.`,
+    );
+    process.exit(1);
+  }
+
+  let cloud: LocalCloud;
+  try {
+    cloud = await startLocalCloud({
+      stateDir,
+      reset,
+      appUrl: APP_URL,
+      log: (line) => console.log(`[events] ${line}`),
+    });
+  } catch (err) {
+    console.error(`npm run dev: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(
+      `(the local cloud uses ports ${Object.entries(DEFAULT_PORTS)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")}; see docs/local-mode.md)`,
+    );
+    process.exit(1);
+  }
+  console.log(banner(cloud));
+
+  const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
+  // Its own process group, so that stopping reaches every process Next.js (and the local
+  // runtimes it launches) started, not only the first one.
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [nextBin, "dev", "--hostname", APP_HOST, "--port", String(APP_PORT)],
+    {
+      cwd: root,
+      stdio: "inherit",
+      detached: true,
+      env: { ...process.env, LOCAL_CLOUD_FILE: cloud.file, NEXT_TELEMETRY_DISABLED: "1" },
+    },
+  );
+  const exited = new Promise<number>((done) => {
+    child.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0)));
+  });
+
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  };
+
+  let stopping = false;
+  const stop = async (why: string, code: number) => {
+    if (stopping) {
+      // A second Ctrl-C: do not wait any longer.
+      killGroup("SIGKILL");
+      return;
+    }
+    stopping = true;
+    console.log(`\nnpm run dev: ${why}, stopping…`);
+    killGroup("SIGTERM");
+    const deadline = setTimeout(() => killGroup("SIGKILL"), STOP_DEADLINE_MS);
+    await exited;
+    clearTimeout(deadline);
+    killGroup("SIGKILL"); // stragglers that ignored SIGTERM
+    await cloud.close();
+    process.exit(code);
+  };
+
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => void stop(`received ${signal}`, 0));
+  }
+  const code = await exited;
+  if (!stopping) await stop(`next dev exited with code ${code}`, code === 0 ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error("npm run dev failed:", err);
+  process.exit(1);
+});
