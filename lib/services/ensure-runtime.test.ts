@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentChannel, newId, statusChannel } from "../contracts";
+import type { LaunchResult, RuntimeLauncher } from "../ports";
+import { ensureRuntime } from "./ensure-runtime";
+import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
+
+/** A launcher that records what it was asked (the real ones are tested on their own). */
+class CountingLauncher implements RuntimeLauncher {
+  launches: string[] = [];
+  stopped: string[] = [];
+  alive = new Set<string>();
+  delayMs = 0;
+  fail = false;
+  async launch(userId: string): Promise<LaunchResult> {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.fail) throw new Error("RunTask failed");
+    const taskRef = `local:${this.launches.length + 1000}`;
+    this.launches.push(userId);
+    this.alive.add(taskRef);
+    return { taskRef };
+  }
+  async isAlive(taskRef: string): Promise<boolean> {
+    return this.alive.has(taskRef);
+  }
+  async stop(taskRef: string): Promise<void> {
+    this.stopped.push(taskRef);
+    this.alive.delete(taskRef);
+  }
+}
+
+let h: ServiceHarness;
+beforeAll(async () => {
+  h = await startServiceHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function deps(launcher: RuntimeLauncher, publisher = new RecordingPublisher()) {
+  return {
+    taskStates: h.ports.taskStates,
+    settingsStore: h.ports.settingsStore,
+    launcher,
+    publisher,
+    warn: () => undefined,
+    timing: { runningStaleMs: 5_000, startingStaleMs: 5_000, stoppingWaitMs: 1_000, pollMs: 50 },
+  };
+}
+
+const user = () => `u-${newId()}`;
+
+describe("ensureRuntime", () => {
+  it("launches exactly once for two concurrent callers, and both wake the runtime", async () => {
+    const userId = user();
+    const launcher = new CountingLauncher();
+    launcher.delayMs = 50;
+    const publisher = new RecordingPublisher();
+    const d = deps(launcher, publisher);
+    const [a, b] = await Promise.all([ensureRuntime(d, userId), ensureRuntime(d, userId)]);
+    expect(launcher.launches).toEqual([userId]);
+    expect([a.status, b.status]).toEqual(["Starting", "Starting"]);
+    const row = await h.ports.taskStates.get(userId);
+    expect(row).toMatchObject({ status: "Starting", taskRef: "local:1000", stage: "launching" });
+    const status = publisher.on(statusChannel(userId));
+    expect(status).toHaveLength(1);
+    expect(status[0]).toMatchObject({ type: "status", state: "waking", stage: "launching" });
+    expect(publisher.on(agentChannel(userId)).map((e) => e.type)).toEqual(["wake", "wake"]);
+  });
+
+  it("only wakes a healthy running runtime", async () => {
+    const userId = user();
+    const launcher = new CountingLauncher();
+    await ensureRuntime(deps(launcher), userId);
+    const publisher = new RecordingPublisher();
+    await ensureRuntime(deps(launcher, publisher), userId);
+    expect(launcher.launches).toHaveLength(1);
+    expect(publisher.on(statusChannel(userId))).toHaveLength(0);
+    expect(publisher.on(agentChannel(userId))).toHaveLength(1);
+  });
+
+  it("recovers a row whose task is gone", async () => {
+    const userId = user();
+    const launcher = new CountingLauncher();
+    await ensureRuntime(deps(launcher), userId);
+    launcher.alive.clear(); // the task crashed
+    const state = await ensureRuntime(deps(launcher), userId);
+    expect(launcher.launches).toHaveLength(2);
+    expect(state.taskRef).toBe("local:1001");
+    expect(launcher.stopped).toEqual(["local:1000"]);
+  });
+
+  it("recovers a Running row with a stale heartbeat", async () => {
+    const userId = user();
+    const old = new Date(Date.now() - 60_000).toISOString();
+    const row = await h.ports.taskStates.get(userId);
+    await h.ports.taskStates.compareAndSet(userId, row.version, {
+      status: "Running",
+      taskRef: "local:999",
+      startedAt: old,
+      heartbeatAt: old,
+      idleTimeoutMinutes: 15,
+    });
+    const launcher = new CountingLauncher();
+    launcher.alive.add("local:999"); // the process exists but has stopped beating
+    const state = await ensureRuntime(deps(launcher), userId);
+    expect(launcher.launches).toHaveLength(1);
+    expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
+  });
+
+  it("waits for a runtime that is stopping, then starts a new one", async () => {
+    const userId = user();
+    const row = await h.ports.taskStates.get(userId);
+    const now = new Date().toISOString();
+    const stopping = await h.ports.taskStates.compareAndSet(userId, row.version, {
+      status: "Stopping",
+      taskRef: "local:998",
+      startedAt: now,
+      heartbeatAt: now,
+      idleTimeoutMinutes: 15,
+    });
+    if (!stopping) throw new Error("setup failed");
+    setTimeout(() => {
+      void h.ports.taskStates.compareAndSet(userId, stopping.version, {
+        status: "Idle",
+        idleTimeoutMinutes: 15,
+      });
+    }, 200);
+    const launcher = new CountingLauncher();
+    const state = await ensureRuntime(deps(launcher), userId);
+    expect(launcher.launches).toHaveLength(1);
+    expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
+  });
+
+  it("gives the row back and reports unavailable when the launch fails", async () => {
+    const userId = user();
+    const launcher = new CountingLauncher();
+    launcher.fail = true;
+    const publisher = new RecordingPublisher();
+    await expect(ensureRuntime(deps(launcher, publisher), userId)).rejects.toMatchObject({
+      code: "unavailable",
+    });
+    expect((await h.ports.taskStates.get(userId)).status).toBe("Idle");
+    expect(publisher.on(statusChannel(userId)).map((e) => (e.type === "status" ? e.state : e.type))).toEqual([
+      "waking",
+      "asleep",
+    ]);
+  });
+
+  it("does not overwrite a task the runtime already recorded itself", async () => {
+    const userId = user();
+    const launcher = new CountingLauncher();
+    // The runtime (started by launch) writes its own taskRef and stage before launch() returns.
+    launcher.launch = async (uid: string) => {
+      launcher.launches.push(uid);
+      const r = await h.ports.taskStates.get(uid);
+      const { userId: _u, version, ...rest } = r;
+      await h.ports.taskStates.compareAndSet(uid, version, {
+        ...rest,
+        taskRef: "local:4242",
+        stage: "restoring",
+      });
+      launcher.alive.add("local:4242");
+      return { taskRef: "local:4242" };
+    };
+    const state = await ensureRuntime(deps(launcher), userId);
+    expect(state).toMatchObject({ status: "Starting", taskRef: "local:4242", stage: "restoring" });
+  });
+});
