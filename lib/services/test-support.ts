@@ -52,3 +52,64 @@ export class RecordingPublisher implements EventPublisher {
     return this.published.filter((p) => p.channel === channel).map((p) => p.event);
   }
 }
+
+/** One call to the local Cognito's JSON API (admin calls need no credentials locally). */
+export async function cognitoCall<T>(endpoint: string, target: string, body: unknown): Promise<T> {
+  const res = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `AWSCognitoIdentityProviderService.${target}`,
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`cognito ${target} failed: ${res.status} ${text.slice(0, 200)}`);
+  return JSON.parse(text) as T;
+}
+
+/** Creates a confirmed user with a permanent password in the local pool. */
+export async function createTestUser(
+  cognito: { endpoint: string; userPoolId: string },
+  email: string,
+  password: string,
+): Promise<void> {
+  await cognitoCall(cognito.endpoint, "AdminCreateUser", {
+    UserPoolId: cognito.userPoolId,
+    Username: email,
+    TemporaryPassword: password,
+    MessageAction: "SUPPRESS",
+    UserAttributes: [
+      { Name: "email", Value: email },
+      { Name: "email_verified", Value: "true" },
+    ],
+  });
+  await cognitoCall(cognito.endpoint, "AdminSetUserPassword", {
+    UserPoolId: cognito.userPoolId,
+    Username: email,
+    Password: password,
+    Permanent: true,
+  });
+}
+
+/** Password sign-in (USER_PASSWORD_AUTH, as local mode does): the access token and its sub. */
+export async function signInForTest(
+  cognito: { endpoint: string; clientId: string },
+  email: string,
+  password: string,
+): Promise<{ accessToken: string; sub: string }> {
+  const out = await cognitoCall<{ AuthenticationResult: { AccessToken: string } }>(
+    cognito.endpoint,
+    "InitiateAuth",
+    {
+      AuthFlow: "USER_PASSWORD_AUTH",
+      ClientId: cognito.clientId,
+      AuthParameters: { USERNAME: email, PASSWORD: password },
+    },
+  );
+  const accessToken = out.AuthenticationResult.AccessToken;
+  const payload = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString()) as {
+    sub: string;
+  };
+  return { accessToken, sub: payload.sub };
+}

@@ -1,0 +1,377 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LIMITS, newId } from "@/lib/contracts";
+import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
+import { createTestUser, signInForTest } from "@/lib/services/test-support";
+
+/*
+ * The chat route handlers as Next.js calls them (exported functions, real Request objects),
+ * against a local cloud started here on free ports: cognito-local for real tokens, dynalite
+ * for the stores, the events emulator for publishes. Each bad input asserts status and body.
+ */
+
+type Handler = (req: Request, ctx?: { params?: Promise<unknown> }) => Promise<Response>;
+type Routes = {
+  chat: { POST: Handler };
+  conversations: { GET: Handler };
+  conversation: { GET: Handler; PATCH: Handler; DELETE: Handler };
+  messages: { GET: Handler };
+  stop: { POST: Handler };
+  warm: { POST: Handler };
+  status: { GET: Handler };
+};
+
+let dir: string;
+let cloud: LocalCloud;
+let routes: Routes;
+let alice: { accessToken: string; sub: string };
+let bob: { accessToken: string; sub: string };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "chat-routes-"));
+  cloud = await startLocalCloud({ stateDir: dir, ports: { dynamodb: 0, events: 0, cognito: 0 } });
+  // The routes read the configuration once, from the local cloud file (lib/env.ts).
+  process.env.LOCAL_CLOUD_FILE = cloud.file;
+  const { cognito } = cloud.info;
+  alice = await signInForTest(cognito, cloud.firstUser.email, cloud.firstUser.password);
+  await createTestUser(cognito, "bob@example.com", "Bob-password-1!");
+  bob = await signInForTest(cognito, "bob@example.com", "Bob-password-1!");
+  routes = {
+    chat: await import("./chat/route"),
+    conversations: await import("./conversations/route"),
+    conversation: await import("./conversations/[id]/route"),
+    messages: await import("./conversations/[id]/messages/route"),
+    stop: await import("./conversations/[id]/stop/route"),
+    warm: await import("./runtime/warm/route"),
+    status: await import("./runtime/status/route"),
+  };
+});
+
+afterAll(async () => {
+  await cloud?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function req(
+  method: string,
+  path: string,
+  opts: { token?: string | null; body?: unknown; raw?: string; contentType?: string } = {},
+): Request {
+  const headers: Record<string, string> = {};
+  const token = opts.token === undefined ? alice.accessToken : opts.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined || opts.body !== undefined) {
+    headers["content-type"] = opts.contentType ?? "application/json";
+    body = opts.raw ?? JSON.stringify(opts.body);
+  }
+  return new Request(`http://127.0.0.1${path}`, { method, headers, body });
+}
+
+const params = (id: string) => ({ params: Promise.resolve({ id }) });
+
+async function expectError(res: Response, status: number, code: string): Promise<string> {
+  expect(res.status).toBe(status);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body.error.message;
+}
+
+async function send(
+  text: string,
+  opts: { token?: string; conversationId?: string; key?: string } = {},
+): Promise<{ conversationId: string; messageId: string; duplicate: boolean; conversation?: unknown }> {
+  const res = await routes.chat.POST(
+    req("POST", "/api/chat", {
+      token: opts.token,
+      body: { text, conversationId: opts.conversationId, idempotencyKey: opts.key ?? newId() },
+    }),
+  );
+  expect(res.status).toBe(202);
+  return res.json();
+}
+
+describe("POST /api/chat", () => {
+  it("answers 202 with ids, and the same key twice sends once", async () => {
+    const key = newId();
+    const first = await send("Hello agent", { key });
+    expect(first).toMatchObject({ duplicate: false });
+    expect(first.conversationId).toMatch(/^[a-z0-9]{26}$/);
+    const again = await send("Hello agent", { key });
+    expect(again).toEqual({
+      conversationId: first.conversationId,
+      messageId: first.messageId,
+      duplicate: true,
+    });
+    const list = await routes.messages.GET(
+      req("GET", `/api/conversations/${first.conversationId}/messages`),
+      params(first.conversationId),
+    );
+    expect(((await list.json()) as { items: unknown[] }).items).toHaveLength(1);
+  });
+
+  it("401 without a token, and with a forged one", async () => {
+    const body = { text: "hi", idempotencyKey: newId() };
+    const msg = await expectError(
+      await routes.chat.POST(req("POST", "/api/chat", { token: null, body })),
+      401,
+      "unauthenticated",
+    );
+    expect(msg).toMatch(/sign in/i);
+    const [h, p] = alice.accessToken.split(".");
+    await expectError(
+      await routes.chat.POST(req("POST", "/api/chat", { token: `${h}.${p}.forged`, body })),
+      401,
+      "unauthenticated",
+    );
+  });
+
+  it("400 for malformed JSON and for wrong types, naming the field", async () => {
+    await expectError(
+      await routes.chat.POST(req("POST", "/api/chat", { raw: "{not json" })),
+      400,
+      "bad_request",
+    );
+    const msg = await expectError(
+      await routes.chat.POST(req("POST", "/api/chat", { body: { text: 42, idempotencyKey: newId() } })),
+      400,
+      "bad_request",
+    );
+    expect(msg).toContain("text");
+    const keyMsg = await expectError(
+      await routes.chat.POST(req("POST", "/api/chat", { body: { text: "hi", idempotencyKey: "x" } })),
+      400,
+      "bad_request",
+    );
+    expect(keyMsg).toContain("idempotencyKey");
+  });
+
+  it("415 for a body that is not JSON", async () => {
+    await expectError(
+      await routes.chat.POST(req("POST", "/api/chat", { raw: "text=hi", contentType: "text/plain" })),
+      415,
+      "unsupported_media_type",
+    );
+  });
+
+  it("413 for an oversized message, with the limit in the message", async () => {
+    const msg = await expectError(
+      await routes.chat.POST(
+        req("POST", "/api/chat", {
+          body: { text: "x".repeat(LIMITS.messageChars + 1), idempotencyKey: newId() },
+        }),
+      ),
+      413,
+      "payload_too_large",
+    );
+    expect(msg).toContain(String(LIMITS.messageChars));
+  });
+
+  it("404 for an unknown conversation and for someone else's, writing nothing", async () => {
+    const unknown = newId();
+    await expectError(
+      await routes.chat.POST(
+        req("POST", "/api/chat", { body: { text: "hi", conversationId: unknown, idempotencyKey: newId() } }),
+      ),
+      404,
+      "not_found",
+    );
+    const mine = await send("alice's secret plan");
+    await expectError(
+      await routes.chat.POST(
+        req("POST", "/api/chat", {
+          token: bob.accessToken,
+          body: { text: "bob was here", conversationId: mine.conversationId, idempotencyKey: newId() },
+        }),
+      ),
+      404,
+      "not_found",
+    );
+    const list = await routes.messages.GET(
+      req("GET", `/api/conversations/${mine.conversationId}/messages`),
+      params(mine.conversationId),
+    );
+    const items = ((await list.json()) as { items: { content: string }[] }).items;
+    expect(items.map((m) => m.content)).toEqual(["alice's secret plan"]);
+  });
+});
+
+describe("conversations", () => {
+  it("lists only the caller's conversations, newest first", async () => {
+    const a = await send("first of bob", { token: bob.accessToken });
+    const b = await send("second of bob", { token: bob.accessToken });
+    const res = await routes.conversations.GET(req("GET", "/api/conversations", { token: bob.accessToken }));
+    expect(res.status).toBe(200);
+    const { items } = (await res.json()) as { items: { id: string; title: string }[] };
+    expect(items.map((c) => c.id)).toEqual([b.conversationId, a.conversationId]);
+    expect(items.map((c) => c.title)).toEqual(["second of bob", "first of bob"]);
+    await expectError(
+      await routes.conversations.GET(req("GET", "/api/conversations?limit=0", { token: bob.accessToken })),
+      400,
+      "bad_request",
+    );
+    await expectError(
+      await routes.conversations.GET(req("GET", "/api/conversations", { token: null })),
+      401,
+      "unauthenticated",
+    );
+  });
+
+  it("GET: 400 for a malformed id, 404 for unknown and for someone else's", async () => {
+    const mine = await send("get me");
+    const ok = await routes.conversation.GET(
+      req("GET", `/api/conversations/${mine.conversationId}`),
+      params(mine.conversationId),
+    );
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ conversation: { id: mine.conversationId, title: "get me" } });
+    await expectError(
+      await routes.conversation.GET(req("GET", "/api/conversations/NOT_AN_ID"), params("NOT_AN_ID")),
+      400,
+      "bad_request",
+    );
+    await expectError(
+      await routes.conversation.GET(req("GET", `/api/conversations/${newId()}`), params(newId())),
+      404,
+      "not_found",
+    );
+    await expectError(
+      await routes.conversation.GET(
+        req("GET", `/api/conversations/${mine.conversationId}`, { token: bob.accessToken }),
+        params(mine.conversationId),
+      ),
+      404,
+      "not_found",
+    );
+  });
+
+  it("PATCH renames; bad titles are 400 and someone else's conversation is 404", async () => {
+    const mine = await send("rename me");
+    const path = `/api/conversations/${mine.conversationId}`;
+    const ok = await routes.conversation.PATCH(
+      req("PATCH", path, { body: { title: "  Renamed  " } }),
+      params(mine.conversationId),
+    );
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ conversation: { title: "Renamed" } });
+    await expectError(
+      await routes.conversation.PATCH(
+        req("PATCH", path, { body: { title: "" } }),
+        params(mine.conversationId),
+      ),
+      400,
+      "bad_request",
+    );
+    await expectError(
+      await routes.conversation.PATCH(
+        req("PATCH", path, { body: { title: "x".repeat(500) } }),
+        params(mine.conversationId),
+      ),
+      400,
+      "bad_request",
+    );
+    await expectError(
+      await routes.conversation.PATCH(req("PATCH", path, { raw: "[" }), params(mine.conversationId)),
+      400,
+      "bad_request",
+    );
+    await expectError(
+      await routes.conversation.PATCH(
+        req("PATCH", path, { token: bob.accessToken, body: { title: "mine now" } }),
+        params(mine.conversationId),
+      ),
+      404,
+      "not_found",
+    );
+    const after = await routes.conversation.GET(req("GET", path), params(mine.conversationId));
+    expect(await after.json()).toMatchObject({ conversation: { title: "Renamed" } });
+  });
+
+  it("DELETE removes it with its messages (204); someone else gets 404 and deletes nothing", async () => {
+    const mine = await send("delete me");
+    const path = `/api/conversations/${mine.conversationId}`;
+    await expectError(
+      await routes.conversation.DELETE(
+        req("DELETE", path, { token: bob.accessToken }),
+        params(mine.conversationId),
+      ),
+      404,
+      "not_found",
+    );
+    expect((await routes.conversation.GET(req("GET", path), params(mine.conversationId))).status).toBe(200);
+    const del = await routes.conversation.DELETE(req("DELETE", path), params(mine.conversationId));
+    expect(del.status).toBe(204);
+    await expectError(
+      await routes.conversation.GET(req("GET", path), params(mine.conversationId)),
+      404,
+      "not_found",
+    );
+    await expectError(
+      await routes.messages.GET(req("GET", `${path}/messages`), params(mine.conversationId)),
+      404,
+      "not_found",
+    );
+  });
+
+  it("messages: `after` catches up; a bad `after` is 400; someone else's is 404", async () => {
+    const first = await send("one");
+    const second = await send("two", { conversationId: first.conversationId });
+    const path = `/api/conversations/${first.conversationId}/messages`;
+    const res = await routes.messages.GET(
+      req("GET", `${path}?after=${first.messageId}`),
+      params(first.conversationId),
+    );
+    const { items } = (await res.json()) as { items: { id: string }[] };
+    expect(items.map((m) => m.id)).toEqual([second.messageId]);
+    await expectError(
+      await routes.messages.GET(req("GET", `${path}?after=../../x`), params(first.conversationId)),
+      400,
+      "bad_request",
+    );
+    await expectError(
+      await routes.messages.GET(req("GET", path, { token: bob.accessToken }), params(first.conversationId)),
+      404,
+      "not_found",
+    );
+  });
+
+  it("stop: 200 for the owner, 404 for someone else", async () => {
+    const mine = await send("long task");
+    const path = `/api/conversations/${mine.conversationId}/stop`;
+    await expectError(
+      await routes.stop.POST(req("POST", path, { token: bob.accessToken }), params(mine.conversationId)),
+      404,
+      "not_found",
+    );
+    const ok = await routes.stop.POST(req("POST", path), params(mine.conversationId));
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ dropped: [mine.messageId] });
+  });
+});
+
+describe("runtime", () => {
+  it("status needs a token and reports the caller's runtime", async () => {
+    await expectError(
+      await routes.status.GET(req("GET", "/api/runtime/status", { token: null })),
+      401,
+      "unauthenticated",
+    );
+    const res = await routes.status.GET(req("GET", "/api/runtime/status", { token: bob.accessToken }));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { state: string; pending: number };
+    expect(["asleep", "waking", "ready", "busy", "stopping"]).toContain(body.state);
+  });
+
+  it("warm needs a token and answers 202", async () => {
+    await expectError(
+      await routes.warm.POST(req("POST", "/api/runtime/warm", { token: null })),
+      401,
+      "unauthenticated",
+    );
+    const res = await routes.warm.POST(req("POST", "/api/runtime/warm"));
+    expect(res.status).toBe(202);
+  });
+});
