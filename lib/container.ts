@@ -1,3 +1,9 @@
+import { AppSyncEventsPublisher } from "./aws/appsync-events-publisher";
+import { DynamoChatStore } from "./aws/dynamo-chat-store";
+import { createDynamoDocumentClient } from "./aws/dynamo-client";
+import { DynamoPendingQueue } from "./aws/dynamo-pending-queue";
+import { DynamoSettingsStore } from "./aws/dynamo-settings-store";
+import { DynamoTaskStateStore } from "./aws/dynamo-task-state-store";
 import { JwtTokenVerifier } from "./aws/jwt-token-verifier";
 import { type AppConfig, getConfig } from "./env";
 import { AppError } from "./errors";
@@ -59,28 +65,42 @@ export function createContainer(config: AppConfig): Container {
     if (!memo.has(key)) memo.set(key, make());
     return memo.get(key) as T;
   };
+  // One DynamoDB client for all stores: same code locally (dynalite) and in AWS.
+  const dynamo = () => ({
+    client: once("dynamo", () => createDynamoDocumentClient(config)),
+    tableName: config.dynamodb.tableName,
+  });
   return {
     config,
     get verifier() {
       return once("verifier", () => buildVerifier(config));
     },
     get chatStore() {
-      return once("chatStore", () => unavailable<ChatStore>("the chat store"));
+      return once("chatStore", () => new DynamoChatStore(dynamo()));
     },
     get settingsStore() {
-      return once("settingsStore", () => unavailable<SettingsStore>("the settings store"));
+      return once("settingsStore", () => new DynamoSettingsStore(dynamo()));
     },
     get taskStates() {
-      return once("taskStates", () => unavailable<TaskStateStore>("the task state store"));
+      return once("taskStates", () => new DynamoTaskStateStore(dynamo()));
     },
     get queue() {
-      return once("queue", () => unavailable<PendingQueue>("the pending queue"));
+      return once("queue", () => new DynamoPendingQueue(dynamo()));
     },
     get blobs() {
       return once("blobs", () => unavailable<BlobStore>("the blob store"));
     },
     get publisher() {
-      return once("publisher", () => unavailable<EventPublisher>("the event publisher"));
+      return once(
+        "publisher",
+        () =>
+          new AppSyncEventsPublisher({
+            httpEndpoint: config.events.httpEndpoint,
+            region: config.region,
+            // Local mode signs with the local cloud's key pair; AWS uses the provider chain.
+            credentials: config.mode === "local" ? config.credentials : undefined,
+          }),
+      );
     },
     get secrets() {
       return once("secrets", () => unavailable<SecretStore>("the secret store"));
