@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createContainer } from "@/lib/container";
 import { LIMITS, newId } from "@/lib/contracts";
+import { configFromLocalCloud } from "@/lib/env";
 import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
 import { createTestUser, signInForTest } from "@/lib/services/test-support";
 
@@ -38,6 +40,18 @@ beforeAll(async () => {
   alice = await signInForTest(cognito, cloud.firstUser.email, cloud.firstUser.password);
   await createTestUser(cognito, "bob@example.com", "Bob-password-1!");
   bob = await signInForTest(cognito, "bob@example.com", "Bob-password-1!");
+  // A runtime that is starting (no task recorded yet) counts as healthy: sends and warm-ups
+  // then only publish a wake-up instead of launching a real OpenClaw in this test.
+  const { taskStates } = createContainer(configFromLocalCloud(cloud.info, cloud.file));
+  for (const u of [alice, bob]) {
+    const now = new Date().toISOString();
+    await taskStates.compareAndSet(u.sub, 0, {
+      status: "Starting",
+      startedAt: now,
+      heartbeatAt: now,
+      idleTimeoutMinutes: 15,
+    });
+  }
   routes = {
     chat: await import("./chat/route"),
     conversations: await import("./conversations/route"),

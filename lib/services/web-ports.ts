@@ -1,6 +1,6 @@
 import { type Container, getContainer } from "../container";
-import { agentChannel, nowIso } from "../contracts";
 import type { ServicePorts } from "./deps";
+import { ensureRuntime } from "./ensure-runtime";
 
 /**
  * The ports the route handlers hand to the services: the container's adapters, read
@@ -27,9 +27,6 @@ export function webPorts(container: Container = getContainer()): ServicePorts {
     get secrets() {
       return container.secrets;
     },
-    // Until lib/services/ensure-runtime.ts lands: a wake-up for a runtime that is already up.
-    ensureRuntime: async (userId: string) => {
-      await container.publisher.publish(agentChannel(userId), [{ type: "wake", at: nowIso() }]);
-    },
+    ensureRuntime: (userId: string) => ensureRuntime(container, userId),
   };
 }
