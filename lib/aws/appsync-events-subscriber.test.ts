@@ -3,7 +3,11 @@ import { agentChannel } from "../contracts";
 import { type EventsServer, type EventsServerOptions, startEventsServer } from "../local/events";
 import { createTestJwtIssuer } from "../local/events/test-jwt";
 import { AppSyncEventsPublisher } from "./appsync-events-publisher";
-import { AppSyncEventsSubscriber, EventsProtocolError } from "./appsync-events-subscriber";
+import {
+  AppSyncEventsSubscriber,
+  deriveRealtimeEndpoint,
+  EventsProtocolError,
+} from "./appsync-events-subscriber";
 
 const region = "us-east-1";
 const creds = { accessKeyId: "AKIASUBSCRIBERTEST01", secretAccessKey: "subscriber-test-secret" };
@@ -84,6 +88,26 @@ describe("AppSyncEventsSubscriber", () => {
     expect(got.map((e) => e.n)).toEqual([1, 2, 3]);
   });
 
+  it("restores every subscription after a drop, and a subscription made during the outage", async () => {
+    const { server, publisher } = await setup();
+    let reconnects = 0;
+    const subscriber = newSubscriber(server, { onReconnect: () => reconnects++ });
+    const a: unknown[] = [];
+    const b: unknown[] = [];
+    await subscriber.subscribe(agentChannel(sub), (e) => a.push(e));
+    await subscriber.subscribe(`/chat/${sub}/status`, (e) => b.push(e));
+    server.disconnectAll();
+    const c: unknown[] = [];
+    await subscriber.subscribe(`/chat/${sub}/c`, (e) => c.push(e));
+    await until(() => reconnects >= 1, "the reconnect");
+    await publisher.publishRaw(agentChannel(sub), ["1"]);
+    await publisher.publishRaw(`/chat/${sub}/status`, ["2"]);
+    await publisher.publishRaw(`/chat/${sub}/c`, ["3"]);
+    await until(() => a.length + b.length + c.length === 3, "one event on each subscription");
+    expect([a, b, c]).toEqual([[1], [2], [3]]);
+    expect(server.connectionCount()).toBe(1);
+  });
+
   it("reconnects when keep-alives stop arriving", async () => {
     // connection_ack promises a message at least every 300 ms, but ka comes every 60 s.
     const { server } = await setup({ connectionTimeoutMs: 300, keepAliveIntervalMs: 60_000 });
@@ -113,6 +137,25 @@ describe("AppSyncEventsSubscriber", () => {
     expect((err as EventsProtocolError).errorType).toBe("BadRequestException");
   });
 
+  it("speaks Cognito too: own chat paths allowed, others refused with errorType Unauthorized", async () => {
+    const { server, publisher } = await setup();
+    const subscriber = newSubscriber(server, { auth: { type: "userPool", token: () => jwt.mint(sub) } });
+    const got: unknown[] = [];
+    await subscriber.subscribe(`/chat/${sub}/*`, (e) => got.push(e));
+    const denied = await subscriber.subscribe("/chat/*", () => {}).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(EventsProtocolError);
+    expect((denied as EventsProtocolError).errorType).toBe("Unauthorized");
+    await publisher.publishRaw(`/chat/${sub}/x`, ['{"ok":true}']);
+    await until(() => got.length === 1, "the event");
+  });
+
+  it("rejects subscribe when nothing listens, after a few attempts", async () => {
+    const { server } = await setup();
+    const subscriber = newSubscriber(server);
+    await server.close();
+    await expect(subscriber.subscribe(agentChannel(sub), () => {})).rejects.toThrow(/WebSocket to .* failed/);
+  });
+
   it("fails to connect with a wrong secret (connection_error UnauthorizedException)", async () => {
     const { server } = await setup();
     const subscriber = newSubscriber(server, {
@@ -139,5 +182,18 @@ describe("AppSyncEventsSubscriber", () => {
     await until(() => server.connectionCount() === 0, "the socket to close");
     await new Promise((r) => setTimeout(r, 300));
     expect(server.connectionCount()).toBe(0);
+  });
+});
+
+describe("deriveRealtimeEndpoint", () => {
+  it.each([
+    [
+      "https://abc.appsync-api.us-east-1.amazonaws.com/event",
+      "wss://abc.appsync-realtime-api.us-east-1.amazonaws.com/event/realtime",
+    ],
+    ["http://127.0.0.1:4311/event", "ws://127.0.0.1:4311/event/realtime"],
+    ["https://events.example.com/event", "wss://events.example.com/event/realtime"],
+  ])("%s -> %s", (http, ws) => {
+    expect(deriveRealtimeEndpoint(http)).toBe(ws);
   });
 });

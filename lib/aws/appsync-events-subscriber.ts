@@ -13,6 +13,7 @@ const SUBPROTOCOL = "aws-appsync-event-ws";
 /** AWS sends `ka` every minute and allows 5 minutes of silence; we follow what connection_ack says. */
 const DEFAULT_CONNECTION_TIMEOUT_MS = 300_000;
 const ACK_TIMEOUT_MS = 15_000;
+const SUBSCRIBE_ATTEMPTS = 3;
 
 /** How the subscriber authenticates. The runtime uses IAM; the others exist for tests and tools. */
 export type SubscriberAuth =
@@ -108,8 +109,19 @@ export class AppSyncEventsSubscriber implements EventSubscriber {
   async subscribe(channel: string, onEvent: (event: unknown) => void): Promise<Subscription> {
     if (this.closed) throw new Error("subscriber is closed");
     const sub: LocalSubscription = { channel, onEvent, closed: false };
-    const ws = await this.connect();
-    await this.startSubscription(ws, sub);
+    // A socket that drops between connect and subscribe_success is retried; a refusal
+    // (connection_error, subscribe_error) is final and rejects at once.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ws = await this.connect();
+        await this.startSubscription(ws, sub);
+        break;
+      } catch (err) {
+        if (err instanceof EventsProtocolError || this.closed || attempt >= SUBSCRIBE_ATTEMPTS - 1) throw err;
+        this.log(`subscribe ${channel} failed (${(err as Error).message}); retrying`);
+        await new Promise((r) => setTimeout(r, (this.opts.minReconnectDelayMs ?? 250) * 2 ** attempt));
+      }
+    }
     this.subs.add(sub);
     return {
       close: async () => {
@@ -170,32 +182,48 @@ export class AppSyncEventsSubscriber implements EventSubscriber {
     const auth = await this.authorization("{}");
     const ws = new WebSocket(this.realtimeUrl, [SUBPROTOCOL, encodeAuthSubprotocol(auth)]);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        ws.terminate();
-        reject(new Error(`no connection_ack from ${this.realtimeUrl} within ${ACK_TIMEOUT_MS} ms`));
-      }, ACK_TIMEOUT_MS);
-      const fail = (err: Error) => {
+      const cleanup = () => {
         clearTimeout(timer);
-        ws.removeAllListeners("message");
+        ws.off("open", onOpen);
+        ws.off("error", onError);
+        ws.off("close", onCloseEarly);
+        ws.off("message", onHandshakeMessage);
+      };
+      const fail = (err: Error) => {
+        cleanup();
+        // Keep a listener so a late socket error cannot crash the process.
+        ws.on("error", () => {});
+        ws.terminate();
         reject(err);
       };
-      ws.once("open", () => ws.send(JSON.stringify({ type: "connection_init" })));
-      ws.once("error", (err) => fail(new Error(`WebSocket to ${this.realtimeUrl} failed: ${err.message}`)));
-      ws.once("close", (code) => fail(new Error(`WebSocket closed during handshake (code ${code})`)));
-      ws.on("message", (data) => {
+      const onOpen = () => ws.send(JSON.stringify({ type: "connection_init" }));
+      const onError = (err: Error) =>
+        fail(new Error(`WebSocket to ${this.realtimeUrl} failed: ${err.message}`));
+      const onCloseEarly = (code: number) =>
+        fail(new Error(`WebSocket closed during handshake (code ${code})`));
+      const onHandshakeMessage = (data: WebSocket.RawData) => {
         const msg = parseMessage(data);
-        if (!msg) return;
-        if (msg.type === "connection_ack") {
-          clearTimeout(timer);
-          ws.removeAllListeners();
+        if (msg?.type === "connection_ack") {
+          cleanup();
           if (typeof msg.connectionTimeoutMs === "number" && msg.connectionTimeoutMs > 0)
             this.connectionTimeoutMs = msg.connectionTimeoutMs;
+          // Attached synchronously with the ack so no message or error falls between handlers.
+          ws.on("message", (d) => this.onMessage(d));
+          ws.on("error", (err) => this.log(`WebSocket error: ${err.message}`));
+          ws.on("close", (code) => this.onClose(ws, code));
           resolve();
-        } else if (msg.type === "connection_error") {
-          ws.terminate();
+        } else if (msg?.type === "connection_error") {
           fail(toProtocolError(msg, "connection_error"));
         }
-      });
+      };
+      const timer = setTimeout(
+        () => fail(new Error(`no connection_ack from ${this.realtimeUrl} within ${ACK_TIMEOUT_MS} ms`)),
+        ACK_TIMEOUT_MS,
+      );
+      ws.on("open", onOpen);
+      ws.on("error", onError);
+      ws.on("close", onCloseEarly);
+      ws.on("message", onHandshakeMessage);
     });
     if (this.closed) {
       ws.terminate();
@@ -203,9 +231,6 @@ export class AppSyncEventsSubscriber implements EventSubscriber {
     }
     this.ws = ws;
     this.attempts = 0;
-    ws.on("message", (data) => this.onMessage(data));
-    ws.on("error", (err) => this.log(`WebSocket error: ${err.message}`));
-    ws.on("close", (code) => this.onClose(ws, code));
     this.armWatchdog();
     // After a drop, bring the existing subscriptions back on the new socket.
     if (this.subs.size > 0) void this.restore(ws);
