@@ -55,7 +55,11 @@ describe("SigV4 sign and verify", () => {
     ["another region", { region: "eu-west-1" }, "credential scope region us-east-1 is not eu-west-1"],
     ["another service", { service: "execute-api" }, "credential scope service appsync is not execute-api"],
     ["an unknown key", { lookupSecret: (): string | undefined => undefined }, "unknown access key"],
-    ["a wrong secret", { lookupSecret: (): string | undefined => "wrong" }, "the request signature does not match"],
+    [
+      "a wrong secret",
+      { lookupSecret: (): string | undefined => "wrong" },
+      "the request signature does not match",
+    ],
     [
       "a clock 6 minutes ahead",
       { now: new Date(Date.now() + 6 * 60_000) },
