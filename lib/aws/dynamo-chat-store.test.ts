@@ -24,4 +24,21 @@ describe("DynamoChatStore specifics", () => {
     });
     expect((await store.getConversation(user, c.id))?.title).toBe("t");
   });
+
+  it("refuses a message over DynamoDB's item size with payload_too_large", async () => {
+    const store = new DynamoChatStore({ client: dynamo.client, tableName: dynamo.tableName });
+    const user = newUserId();
+    const now = new Date().toISOString();
+    const conversationId = newId();
+    const huge = {
+      id: newId(),
+      conversationId,
+      role: "assistant" as const,
+      content: "x".repeat(410 * 1024),
+      status: "complete" as const,
+      createdAt: now,
+    };
+    await expect(store.putMessage(user, huge)).rejects.toMatchObject({ code: "payload_too_large" });
+    expect((await store.listMessages(user, conversationId)).items).toEqual([]);
+  });
 });

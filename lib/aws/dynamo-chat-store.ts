@@ -27,6 +27,15 @@ import {
 const CONVERSATION_PAGE = { fallback: 50, max: 200 };
 const MESSAGE_PAGE = { fallback: 100, max: 500 };
 
+function isItemTooLarge(err: unknown): boolean {
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    (err as { name?: string }).name === "ValidationException" &&
+    /item size/i.test((err as Error).message)
+  );
+}
+
 function toConversation(item: Record<string, unknown>): Conversation {
   return conversationSchema.parse(stripStorage(item));
 }
@@ -220,6 +229,8 @@ export class DynamoChatStore implements ChatStore {
       return true;
     } catch (err) {
       if (isConditionFailed(err)) return false;
+      if (isItemTooLarge(err))
+        throw new AppError("payload_too_large", "message is larger than the 400 KB a stored item may hold");
       throw err;
     }
   }

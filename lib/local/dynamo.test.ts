@@ -77,6 +77,20 @@ describe("startLocalDynamo", () => {
     }
   });
 
+  it("releases its data directory after failing on a taken port", async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as { port: number }).port;
+    const dataDir = tempDir();
+    try {
+      await expect(startLocalDynamo({ port, dataDir })).rejects.toThrow("already in use");
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+    const local = await start({ dataDir });
+    expect(local.port).toBeGreaterThan(0);
+  });
+
   it("keeps data in its data directory across a restart", async () => {
     const dataDir = tempDir();
     const first = await start({ dataDir });

@@ -127,8 +127,11 @@ export async function startLocalDynamo(opts: LocalDynamoOptions = {}): Promise<L
   try {
     actualPort = await listen(server, port);
   } catch (err) {
-    // The server never listened; dynalite's close would fail, so only release LevelDB.
-    await closeServer(server).catch(() => undefined);
+    // dynalite closes its LevelDB only from a listening server's close(): listen on a free
+    // port for a moment so the directory is released for a retry in this process.
+    await listen(server, 0)
+      .then(() => closeServer(server))
+      .catch(() => undefined);
     throw err;
   }
   const endpoint = `http://127.0.0.1:${actualPort}`;
