@@ -1,0 +1,15 @@
+export { buildChildEnv, type ChildEnvOptions } from "./child-env";
+export {
+  buildOpenClawConfig,
+  DEFAULT_PLUGIN_ALLOW,
+  type OpenClawConfigOptions,
+  writeOpenClawConfig,
+} from "./config";
+export { classifyOpenClawError } from "./errors";
+export {
+  OpenClawEngine,
+  type OpenClawEngineOptions,
+  WARMUP_PROMPT,
+  WARMUP_SESSION_KEY,
+} from "./openclaw-engine";
+export { checkpointSqliteFiles, listSqliteFiles, snapshotSqlite } from "./sqlite";

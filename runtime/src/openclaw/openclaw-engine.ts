@@ -1,0 +1,316 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AgentEngine, EngineEvent, EngineSettings, RunRequest } from "../engine";
+import { EngineError } from "../engine";
+import { buildChildEnv } from "./child-env";
+import { type OpenClawConfigOptions, writeOpenClawConfig } from "./config";
+import { abortedError, classifyOpenClawError, missingApiKeyError, runTimeoutError } from "./errors";
+import { type FromWorker, fromWorkerSchema, type ToWorker, toOpenClawSessionKey } from "./protocol";
+import { checkpointSqliteFiles } from "./sqlite";
+
+export interface OpenClawEngineOptions {
+  /** OpenClaw's state folder: config, SQLite databases, workspace, skills, logs. */
+  stateDir: string;
+  settings: EngineSettings;
+  /**
+   * The runtime's environment. The child gets only an allowlisted part of it (no AWS_*, no
+   * ECS_*, no tokens): see buildChildEnv.
+   */
+  parentEnv: NodeJS.ProcessEnv;
+  /** Node's compile cache for the child (default `$TMPDIR/node-compile-cache`; the image bakes a warm one). */
+  compileCacheDir?: string;
+  /** Tool policy and plugin allowlist (defaults in ./config). */
+  config?: Omit<OpenClawConfigOptions, "stateDir">;
+  /**
+   * The worker script. Default: `worker.ts` through tsx when running from source, or
+   * `openclaw-worker.js` next to this module when bundled.
+   */
+  worker?: { path: string; execArgv?: string[] };
+  /** Extra variables for the child (diagnostics only; secrets are filtered out). */
+  extraChildEnv?: Record<string, string>;
+  /** Receives each line the child prints (also written to `<stateDir>/logs/worker.log`). */
+  onLog?: (line: string) => void;
+}
+
+interface PendingRun {
+  resolve: (r: { text: string }) => void;
+  reject: (e: EngineError) => void;
+  onEvent: (e: EngineEvent) => void;
+  settled: boolean;
+}
+
+/** Session used by warmUp(); never a conversation. */
+export const WARMUP_SESSION_KEY = "warmup";
+/** Cheap prompt for the warm-up turn (one LLM call with OpenClaw's full system prompt). */
+export const WARMUP_PROMPT = "Reply with the single word OK.";
+
+function defaultWorker(): { path: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts")) {
+    return { path: join(dirname(here), "worker.ts"), execArgv: ["--import", import.meta.resolve("tsx")] };
+  }
+  return { path: join(dirname(here), "openclaw-worker.js"), execArgv: [] };
+}
+
+/**
+ * Runs OpenClaw in a child process (./worker.ts) that calls the public `getReplyFromConfig`
+ * in-process. One instance per runtime; runs in different sessions may overlap.
+ */
+export class OpenClawEngine implements AgentEngine {
+  private settings: EngineSettings;
+  private child: ChildProcess | undefined;
+  private readonly runs = new Map<string, PendingRun>();
+  private readonly waiters = new Set<(m: FromWorker) => void>();
+  private logStream: WriteStream | undefined;
+  private readonly recentLines: string[] = [];
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: OpenClawEngineOptions) {
+    this.settings = options.settings;
+  }
+
+  async start(onStage?: (stage: string) => void): Promise<void> {
+    if (this.child) throw new Error("OpenClawEngine already started");
+    const { stateDir } = this.options;
+    await mkdir(join(stateDir, "home"), { recursive: true });
+    const configPath = await this.writeConfig();
+    onStage?.("config-written");
+
+    const compileCacheDir = this.options.compileCacheDir ?? join(tmpdir(), "node-compile-cache");
+    const env = buildChildEnv(this.options.parentEnv, {
+      stateDir,
+      configPath,
+      compileCacheDir,
+      extra: { HOME: join(stateDir, "home"), ...this.options.extraChildEnv },
+    });
+    const worker = this.options.worker ?? defaultWorker();
+    this.logStream = createWriteStream(join(stateDir, "logs", "worker.log"), { flags: "a", mode: 0o600 });
+    const child = spawn(
+      process.execPath,
+      ["--max-semi-space-size=64", ...(worker.execArgv ?? []), worker.path],
+      {
+        cwd: stateDir,
+        env: env as NodeJS.ProcessEnv,
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      },
+    );
+    this.child = child;
+    onStage?.("spawned");
+    this.pipeLines(child.stdout);
+    this.pipeLines(child.stderr);
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    child.on("message", (raw) => this.onMessage(raw));
+    child.once("exit", (code, signal) => this.onExit(code, signal));
+
+    await new Promise<void>((resolve, reject) => {
+      const onMsg = (m: FromWorker) => {
+        if (m.type === "stage") onStage?.(`openclaw-${m.stage}`);
+        else if (m.type === "ready") done();
+        else if (m.type === "fatal")
+          done(new EngineError("runtime_failed", `OpenClaw could not start: ${m.message}`));
+      };
+      const onExit = () =>
+        done(new EngineError("runtime_failed", `OpenClaw exited during start-up: ${this.tail()}`));
+      const done = (err?: Error) => {
+        this.waiters.delete(onMsg);
+        child.off("exit", onExit);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.waiters.add(onMsg);
+      child.once("exit", onExit);
+    });
+    onStage?.("ready");
+  }
+
+  async warmUp(): Promise<void> {
+    // Without a key the turn could only fail; the first real turn reports the missing key.
+    if (!this.settings.apiKey) return;
+    try {
+      await this.run({
+        sessionKey: WARMUP_SESSION_KEY,
+        text: WARMUP_PROMPT,
+        signal: new AbortController().signal,
+        onEvent: () => {},
+      });
+    } catch (err) {
+      // A failing provider shows up on the user's turn with a proper error; warming is best effort.
+      this.log(`warm-up turn failed: ${err instanceof EngineError ? err.code : String(err)}`);
+    }
+  }
+
+  run(request: RunRequest): Promise<{ text: string }> {
+    const { settings } = this;
+    if (!settings.apiKey) return Promise.reject(missingApiKeyError(settings.provider));
+    if (request.signal.aborted) return Promise.reject(abortedError());
+    const child = this.child;
+    if (!child?.connected) {
+      return Promise.reject(
+        new EngineError("runtime_failed", "The agent is not running. Try again in a moment."),
+      );
+    }
+    const runId = randomUUID();
+    return new Promise((resolve, reject) => {
+      const pending: PendingRun = {
+        settled: false,
+        onEvent: request.onEvent,
+        resolve: (r) => finish(() => resolve(r)),
+        reject: (e) => finish(() => reject(e)),
+      };
+      // OpenClaw enforces the run timeout itself; this guard only catches a run that ignores it.
+      const guard = setTimeout(
+        () => {
+          this.send({ type: "abort", runId });
+          pending.reject(runTimeoutError(settings.runTimeoutSeconds));
+        },
+        (settings.runTimeoutSeconds + 30) * 1000,
+      );
+      const onAbort = () => {
+        this.send({ type: "abort", runId });
+        pending.reject(abortedError());
+      };
+      const finish = (settle: () => void) => {
+        if (pending.settled) return;
+        pending.settled = true;
+        clearTimeout(guard);
+        request.signal.removeEventListener("abort", onAbort);
+        // Keep the entry until the worker reports the end, so late events are dropped quietly.
+        settle();
+      };
+      request.signal.addEventListener("abort", onAbort, { once: true });
+      this.runs.set(runId, pending);
+      this.send({
+        type: "run",
+        runId,
+        sessionKey: toOpenClawSessionKey(request.sessionKey),
+        text: request.text,
+        timeoutSeconds: settings.runTimeoutSeconds,
+      });
+    });
+  }
+
+  async applySettings(settings: EngineSettings): Promise<void> {
+    this.settings = settings;
+    await this.writeConfig();
+    const child = this.child;
+    if (!child?.connected) return;
+    await new Promise<void>((resolve, reject) => {
+      const onMsg = (m: FromWorker) => {
+        if (m.type === "reloaded") done();
+        else if (m.type === "fatal") done(new EngineError("runtime_failed", m.message));
+      };
+      const timer = setTimeout(
+        () => done(new EngineError("runtime_failed", "OpenClaw did not reload its config")),
+        30_000,
+      );
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.waiters.delete(onMsg);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.waiters.add(onMsg);
+      this.send({ type: "reload" });
+    });
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      this.send({ type: "shutdown" });
+      const killer = setTimeout(() => child.kill("SIGKILL"), Math.max(0, deadlineMs));
+      await this.exited;
+      clearTimeout(killer);
+    }
+    this.child = undefined;
+    await new Promise<void>((resolve) => (this.logStream ? this.logStream.end(resolve) : resolve()));
+    this.logStream = undefined;
+    // Fold the write-ahead logs into the database files so a plain copy of the folder is complete.
+    await checkpointSqliteFiles(this.options.stateDir, (line) => this.log(line));
+  }
+
+  pids(): number[] {
+    const pid = this.child?.pid;
+    return pid !== undefined && this.child?.exitCode === null ? [pid] : [];
+  }
+
+  private async writeConfig(): Promise<string> {
+    return writeOpenClawConfig(this.settings, { ...this.options.config, stateDir: this.options.stateDir });
+  }
+
+  private send(message: ToWorker): void {
+    if (this.child?.connected) this.child.send(message);
+  }
+
+  private onMessage(raw: unknown): void {
+    const parsed = fromWorkerSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.log(`ignored a malformed worker message: ${parsed.error.message}`);
+      return;
+    }
+    const m = parsed.data;
+    for (const w of [...this.waiters]) w(m);
+    if (m.type !== "event" && m.type !== "done" && m.type !== "failed") return;
+    const run = this.runs.get(m.runId);
+    if (!run) return;
+    if (m.type === "event") {
+      if (!run.settled) run.onEvent(m.event);
+      return;
+    }
+    this.runs.delete(m.runId);
+    const { provider, runTimeoutSeconds } = this.settings;
+    if (m.type === "failed") {
+      run.reject(classifyOpenClawError(m.message, provider, runTimeoutSeconds));
+    } else if (m.aborted) {
+      run.reject(abortedError());
+    } else if (m.isError) {
+      run.reject(classifyOpenClawError(m.text, provider, runTimeoutSeconds));
+    } else {
+      run.resolve({ text: m.text });
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.log(`worker exited (code ${code}, signal ${signal})`);
+    for (const run of this.runs.values()) {
+      run.reject(
+        new EngineError("runtime_failed", "The agent process stopped unexpectedly. Send the message again."),
+      );
+    }
+    this.runs.clear();
+  }
+
+  private pipeLines(stream: NodeJS.ReadableStream | null): void {
+    if (!stream) return;
+    let buf = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      buf += chunk;
+      let i = buf.indexOf("\n");
+      while (i >= 0) {
+        this.log(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        i = buf.indexOf("\n");
+      }
+    });
+    stream.on("end", () => {
+      if (buf) this.log(buf);
+    });
+  }
+
+  private log(line: string): void {
+    this.recentLines.push(line);
+    if (this.recentLines.length > 20) this.recentLines.shift();
+    this.logStream?.write(`${line}\n`);
+    this.options.onLog?.(line);
+  }
+
+  private tail(): string {
+    return this.recentLines.slice(-5).join(" | ").slice(0, 1000) || "no output";
+  }
+}

@@ -1,0 +1,191 @@
+/*
+ * The OpenClaw worker: a child process of the runtime with a clean environment (no AWS
+ * credentials, no bot token). It imports OpenClaw in-process and runs turns with the
+ * public `getReplyFromConfig`, which is about 2.5x faster to the first token than starting
+ * `openclaw gateway run` (see docs/adr/0004-openclaw-engine.md). It talks to the engine over
+ * Node's IPC channel with the messages in ./protocol.
+ */
+import { type FromWorker, type ToWorker, toWorkerSchema } from "./protocol";
+
+const startedAt = performance.now();
+const since = () => Math.round(performance.now() - startedAt);
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+if (!process.send) {
+  console.error("openclaw worker: must be started by the engine with an IPC channel");
+  process.exit(2);
+}
+
+type OpenClaw = typeof import("openclaw");
+type OpenClawConfig = ReturnType<OpenClaw["loadConfig"]>;
+type ReplyResult = Awaited<ReturnType<OpenClaw["getReplyFromConfig"]>>;
+
+let openclaw: OpenClaw;
+let config: OpenClawConfig;
+const runs = new Map<string, AbortController>();
+let shuttingDown = false;
+
+/** OpenClaw answers an aborted or deliberately silent turn with this token. */
+const SILENT_REPLY = "NO_REPLY";
+
+function replyText(result: ReplyResult): { text: string; isError: boolean } {
+  const payloads = result === undefined ? [] : Array.isArray(result) ? result : [result];
+  const texts: string[] = [];
+  let isError = false;
+  for (const p of payloads) {
+    if (p.isError) isError = true;
+    const t = p.text?.trim();
+    if (t && t !== SILENT_REPLY) texts.push(t);
+  }
+  return { text: texts.join("\n\n"), isError };
+}
+
+async function runTurn(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
+  const controller = new AbortController();
+  runs.set(msg.runId, controller);
+  const emit = (event: Extract<FromWorker, { type: "event" }>["event"]) =>
+    send({ type: "event", runId: msg.runId, event });
+
+  // OpenClaw reports the text of the current assistant message so far; the engine wants
+  // only what was appended. A new assistant message (after a tool call) starts a new segment.
+  let segment = "";
+  let emittedAny = false;
+  let newSegment = false;
+  const onText = (text: string | undefined) => {
+    if (text === undefined || text === SILENT_REPLY || SILENT_REPLY.startsWith(text)) return;
+    let appended: string;
+    if (!newSegment && text.startsWith(segment)) {
+      appended = text.slice(segment.length);
+    } else {
+      appended = (emittedAny ? "\n\n" : "") + text;
+      newSegment = false;
+    }
+    segment = text;
+    if (appended.length === 0) return;
+    emittedAny = true;
+    emit({ type: "delta", text: appended });
+  };
+
+  const toolStatus = new Map<string, "running" | "done" | "error">();
+  emit({ type: "phase", phase: "preparing_context" });
+  try {
+    const result = await openclaw.getReplyFromConfig(
+      {
+        Body: msg.text,
+        BodyForAgent: msg.text,
+        BodyForCommands: msg.text,
+        RawBody: msg.text,
+        CommandBody: msg.text,
+        SessionKey: msg.sessionKey,
+        // Slash commands from chat text are not interpreted: the user talks to the agent only.
+        CommandAuthorized: false,
+      },
+      {
+        runId: msg.runId,
+        abortSignal: controller.signal,
+        ...(msg.timeoutSeconds ? { timeoutOverrideSeconds: msg.timeoutSeconds } : {}),
+        onAgentRunStart: () => {
+          emit({ type: "phase", phase: "starting_model" });
+          return undefined;
+        },
+        onAssistantMessageStart: () => {
+          if (segment.length > 0) newSegment = true;
+        },
+        onPartialReply: (payload) => {
+          onText(payload.text);
+        },
+        onItemEvent: (item) => {
+          if (item.kind !== "tool" || !item.toolCallId) return;
+          const status =
+            item.status === "completed" || item.phase === "end"
+              ? item.status === "failed" || item.status === "error"
+                ? "error"
+                : "done"
+              : item.status === "failed" || item.status === "error"
+                ? "error"
+                : "running";
+          if (toolStatus.get(item.toolCallId) === status) return;
+          toolStatus.set(item.toolCallId, status);
+          emit({
+            type: "tool",
+            toolCallId: item.toolCallId,
+            name: item.name ?? "tool",
+            status,
+            ...(item.title || item.summary ? { summary: item.summary ?? item.title } : {}),
+          });
+        },
+      },
+      config,
+    );
+    const { text, isError } = replyText(result);
+    send({ type: "done", runId: msg.runId, text, isError, aborted: controller.signal.aborted });
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (controller.signal.aborted) {
+      send({ type: "done", runId: msg.runId, text: "", isError: false, aborted: true });
+    } else {
+      send({ type: "failed", runId: msg.runId, name: e.name, message: e.message });
+    }
+  } finally {
+    runs.delete(msg.runId);
+  }
+}
+
+async function shutdown(): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  for (const c of runs.values()) c.abort();
+  // Let aborted runs write their transcripts before the process (and its SQLite handles) go.
+  const deadline = Date.now() + 5_000;
+  while (runs.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  process.exit(0);
+}
+
+process.on("message", (raw) => {
+  const parsed = toWorkerSchema.safeParse(raw);
+  if (!parsed.success) {
+    console.error(`openclaw worker: ignored a malformed message: ${parsed.error.message}`);
+    return;
+  }
+  const msg = parsed.data;
+  switch (msg.type) {
+    case "run":
+      if (shuttingDown) {
+        send({ type: "failed", runId: msg.runId, name: "ShuttingDown", message: "the agent is stopping" });
+        return;
+      }
+      void runTurn(msg);
+      return;
+    case "abort":
+      runs.get(msg.runId)?.abort();
+      return;
+    case "reload":
+      try {
+        config = openclaw.loadConfig({ pin: false });
+        send({ type: "reloaded" });
+      } catch (err) {
+        send({ type: "fatal", message: `could not load the OpenClaw config: ${(err as Error).message}` });
+      }
+      return;
+    case "shutdown":
+      void shutdown();
+      return;
+  }
+});
+// The engine went away: do not linger as an orphan.
+process.on("disconnect", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());
+
+try {
+  openclaw = await import("openclaw");
+  send({ type: "stage", stage: "import", ms: since() });
+  config = openclaw.loadConfig();
+  send({ type: "stage", stage: "config", ms: since() });
+  send({ type: "ready" });
+} catch (err) {
+  send({ type: "fatal", message: `OpenClaw failed to start: ${(err as Error).message}` });
+  process.exit(1);
+}
