@@ -30,6 +30,11 @@ const state = { token: goodToken, creds: { ...creds } };
 
 let server: EventsServer;
 let restoreWebSocket: () => void;
+/**
+ * aws-amplify closes its shared socket 1 s after the last channel closes; a channel kept
+ * open for the whole file stops that from racing with tests that swap credentials.
+ */
+let anchor: Awaited<ReturnType<typeof events.connect>> | undefined;
 
 beforeAll(async () => {
   server = await startEventsServer({
@@ -61,9 +66,11 @@ beforeAll(async () => {
       },
     },
   );
+  anchor = await events.connect(`/chat/${sub}/anchor`);
 });
 
 afterAll(async () => {
+  await anchor?.close();
   await events.closeAll().catch(() => {});
   restoreWebSocket?.();
   await server?.close();
@@ -613,6 +620,8 @@ describe("protocol details", () => {
 
 describe("connect failures through aws-amplify (last: they close Amplify's shared socket)", () => {
   it("fails events.connect with a forged JWT", async () => {
+    await anchor?.close();
+    anchor = undefined;
     await events.closeAll();
     state.token = forgedToken;
     try {
