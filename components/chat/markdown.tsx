@@ -24,7 +24,7 @@ function Pre({ children, ...rest }: ComponentProps<"pre">) {
     <div className="not-prose group relative my-3 overflow-hidden rounded-lg border border-zinc-200 bg-zinc-50 dark:border-zinc-700 dark:bg-zinc-900">
       <div className="flex items-center justify-between border-b border-zinc-200 px-3 py-1 text-xs text-zinc-500 dark:border-zinc-700 dark:text-zinc-400">
         <span>{lang ?? "code"}</span>
-        <CopyButton text={() => ref.current?.innerText ?? ""} label="Copy code" testId="copy-code" />
+        <CopyButton text={() => ref.current?.textContent ?? ""} label="Copy code" testId="copy-code" />
       </div>
       <pre ref={ref} {...rest} className="overflow-x-auto p-3 text-[13px] leading-relaxed">
         {children}

@@ -1,0 +1,437 @@
+"use client";
+
+import { usePathname, useRouter } from "next/navigation";
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useReducer,
+  useRef,
+  useState,
+} from "react";
+import { signInPath } from "@/components/auth/session";
+import { getAccessToken, type SignedInUser } from "@/lib/client/auth";
+import { type ChannelSubscription, subscribeToChannel } from "@/lib/client/realtime";
+import type { ChatEvent, Conversation, Message, RuntimeState } from "@/lib/contracts";
+import { newId } from "@/lib/contracts/ids";
+import type { Page } from "@/lib/ports";
+import { type Api, ApiError, createApi } from "./api";
+import {
+  type ChatState,
+  chatReducer,
+  initialChatState,
+  isRunActive,
+  lastMessageId,
+  type RunError,
+} from "./chat-state";
+
+/*
+ * The chat's controller: one reducer (chat-state.ts) fed by the API and by one realtime
+ * subscription to `/chat/<sub>/*` (status and every conversation), so a reply that starts
+ * before the page knows the new conversation's id is not missed. After every (re)connect,
+ * on focus and when a run goes quiet, the open conversation catches up from the store
+ * with `?after=<newest id we have>`; the reducer merges by id, so nothing shows twice.
+ */
+
+export type Connection = "connecting" | "live" | "reconnecting";
+
+interface RuntimeStatusResponse {
+  state: RuntimeState;
+  stage?: string;
+  since?: string;
+  pending: number;
+}
+
+interface SettingsResponse {
+  prewarm: boolean;
+  hasApiKey: boolean;
+}
+
+interface SendResponse {
+  conversationId: string;
+  messageId: string;
+  duplicate: boolean;
+  conversation?: Conversation;
+}
+
+export interface ChatContextValue {
+  user: SignedInUser;
+  state: ChatState;
+  activeId?: string;
+  connection: Connection;
+  /** Conversations the server said do not exist (or are not ours). */
+  notFound: Record<string, boolean>;
+  /** Settings the chat cares about; undefined until loaded. */
+  settings?: SettingsResponse;
+  clockOffsetMs: number;
+  send(text: string): Promise<void>;
+  retrySend(key: string): Promise<void>;
+  discardSend(key: string): void;
+  /** Sends the text of the message a failed run answered, again. */
+  retryRun(conversationId: string, replyTo: string | undefined): Promise<void>;
+  stop(): Promise<void>;
+  rename(conversationId: string, title: string): Promise<void>;
+  remove(conversationId: string): Promise<void>;
+  newChat(): void;
+  /** Last error of an action (rename, delete, stop ...), for a small banner. */
+  notice?: string;
+  clearNotice(): void;
+}
+
+const ChatContext = createContext<ChatContextValue | undefined>(undefined);
+
+export function useChat(): ChatContextValue {
+  const value = useContext(ChatContext);
+  if (!value) throw new Error("useChat must be used inside <ChatProvider>");
+  return value;
+}
+
+function activeIdFrom(pathname: string | null): string | undefined {
+  const match = /^\/c\/([a-z0-9-]{1,50})(?:\/|$)/.exec(pathname ?? "");
+  return match?.[1];
+}
+
+function message(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A run with no event for this long is checked against the store. */
+const QUIET_RUN_MS = 20_000;
+const STATUS_POLL_MS = 5_000;
+
+export function ChatProvider({ user, children }: { user: SignedInUser; children: ReactNode }) {
+  const [state, dispatch] = useReducer(chatReducer, initialChatState);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const router = useRouter();
+  const pathname = usePathname();
+  const activeId = activeIdFrom(pathname);
+  const activeRef = useRef(activeId);
+  activeRef.current = activeId;
+  const [connection, setConnection] = useState<Connection>("connecting");
+  const [notFound, setNotFound] = useState<Record<string, boolean>>({});
+  const [settings, setSettings] = useState<SettingsResponse>();
+  const [notice, setNotice] = useState<string>();
+  const lastEventAt = useRef(Date.now());
+
+  const api: Api = useMemo(
+    () =>
+      createApi({
+        token: () => getAccessToken(),
+        onUnauthenticated: () => router.replace(signInPath(window.location.pathname)),
+      }),
+    [router],
+  );
+
+  const loadConversations = useCallback(async () => {
+    const items: Conversation[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api.call<Page<Conversation>>(
+        `/api/conversations?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
+      items.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor && items.length < 1000);
+    dispatch({ type: "conversations", items, replace: true });
+  }, [api]);
+
+  const loadStatus = useCallback(async () => {
+    const s = await api.call<RuntimeStatusResponse>("/api/runtime/status");
+    dispatch({ type: "runtime", runtime: { state: s.state, stage: s.stage, since: s.since } });
+  }, [api]);
+
+  /** Full history the first time, then only what came after the newest message we have. */
+  const syncConversation = useCallback(
+    async (conversationId: string) => {
+      const after = stateRef.current.historyLoaded[conversationId]
+        ? lastMessageId(stateRef.current, conversationId)
+        : undefined;
+      const items: Message[] = [];
+      let cursor: string | undefined;
+      try {
+        do {
+          const q = new URLSearchParams({ limit: "200" });
+          if (after) q.set("after", after);
+          if (cursor) q.set("cursor", cursor);
+          const page = await api.call<Page<Message>>(`/api/conversations/${conversationId}/messages?${q}`);
+          items.push(...page.items);
+          cursor = page.cursor;
+        } while (cursor);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          setNotFound((n) => ({ ...n, [conversationId]: true }));
+          return;
+        }
+        throw err;
+      }
+      dispatch({ type: "history", conversationId, items });
+    },
+    [api],
+  );
+
+  const catchUp = useCallback(async () => {
+    const id = activeRef.current;
+    await Promise.allSettled([loadConversations(), loadStatus(), id ? syncConversation(id) : undefined]);
+  }, [loadConversations, loadStatus, syncConversation]);
+
+  const onEvent = useCallback(
+    (event: ChatEvent) => {
+      lastEventAt.current = Date.now();
+      dispatch({ type: "event", event });
+      // A message in a conversation we do not know yet (another tab, Telegram): refresh the list.
+      if (event.type === "message" && !stateRef.current.conversations[event.message.conversationId]) {
+        void loadConversations().catch(() => undefined);
+      }
+    },
+    [loadConversations],
+  );
+
+  // One subscription for the whole session; re-established with backoff when it breaks.
+  useEffect(() => {
+    let live = true;
+    let sub: ChannelSubscription | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let attempt = 0;
+    const connect = async () => {
+      if (!live) return;
+      setConnection(attempt === 0 ? "connecting" : "reconnecting");
+      try {
+        const s = await subscribeToChannel(`/chat/${user.sub}/*`, {
+          onEvent: (e) => live && onEvent(e),
+          onError: () => {
+            if (!live) return;
+            void s.close().catch(() => undefined);
+            schedule();
+          },
+          onInvalid: (raw) => console.warn("ignored an event that is not a ChatEvent", raw),
+        });
+        sub = s;
+        await s.ready;
+        if (!live) return;
+        attempt = 0;
+        setConnection("live");
+        // Anything published while we were not subscribed is in the store.
+        void catchUp();
+      } catch (err) {
+        console.warn("realtime subscription failed", err);
+        schedule();
+      }
+    };
+    const schedule = () => {
+      if (!live || retry) return;
+      setConnection("reconnecting");
+      const delay = Math.min(1000 * 2 ** attempt, 15_000);
+      attempt++;
+      retry = setTimeout(() => {
+        retry = undefined;
+        void connect();
+      }, delay);
+    };
+    void connect();
+    return () => {
+      live = false;
+      if (retry) clearTimeout(retry);
+      void sub?.close().catch(() => undefined);
+    };
+  }, [user.sub, onEvent, catchUp]);
+
+  // First load: list, status, settings; warm the runtime unless the user turned it off.
+  useEffect(() => {
+    void loadConversations().catch((err) => setNotice(message(err)));
+    void loadStatus().catch(() => undefined);
+    api
+      .call<SettingsResponse>("/api/settings")
+      .then((s) => {
+        setSettings({ prewarm: s.prewarm, hasApiKey: s.hasApiKey });
+        if (s.prewarm) {
+          return api
+            .call<RuntimeStatusResponse>("/api/runtime/warm", { method: "POST" })
+            .then((r) =>
+              dispatch({ type: "runtime", runtime: { state: r.state, stage: r.stage, since: r.since } }),
+            );
+        }
+      })
+      .catch((err) => console.warn("settings or warm-up failed", message(err)));
+  }, [api, loadConversations, loadStatus]);
+
+  // Opening a conversation loads (or catches up) its history.
+  useEffect(() => {
+    if (activeId) void syncConversation(activeId).catch((err) => setNotice(message(err)));
+  }, [activeId, syncConversation]);
+
+  // Coming back to the tab or the network: catch up.
+  useEffect(() => {
+    const onVisible = () => document.visibilityState === "visible" && void catchUp();
+    window.addEventListener("online", catchUp);
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      window.removeEventListener("online", catchUp);
+      document.removeEventListener("visibilitychange", onVisible);
+    };
+  }, [catchUp]);
+
+  // Safety nets that do not rely on events: poll the status while waking, and check the
+  // store when a run has been quiet for a while (a missed final).
+  const waking = state.runtime.state === "waking";
+  const running = isRunActive(state, activeId);
+  useEffect(() => {
+    if (!waking && !running) return;
+    const t = setInterval(() => {
+      if (waking) void loadStatus().catch(() => undefined);
+      const id = activeRef.current;
+      if (running && id && Date.now() - lastEventAt.current > QUIET_RUN_MS) {
+        lastEventAt.current = Date.now();
+        void syncConversation(id).catch(() => undefined);
+      }
+    }, STATUS_POLL_MS);
+    return () => clearInterval(t);
+  }, [waking, running, loadStatus, syncConversation]);
+
+  const post = useCallback(
+    async (key: string, text: string, conversationId: string | undefined) => {
+      try {
+        const res = await api.call<SendResponse>("/api/chat", {
+          method: "POST",
+          body: { text, idempotencyKey: key, ...(conversationId ? { conversationId } : {}) },
+        });
+        if (res.conversation) dispatch({ type: "conversation.upsert", conversation: res.conversation });
+        dispatch({
+          type: "send.accepted",
+          key,
+          message: {
+            id: res.messageId,
+            conversationId: res.conversationId,
+            role: "user",
+            content: text.trim(),
+            status: "complete",
+            createdAt: new Date(api.serverNow()).toISOString(),
+            source: "web",
+          },
+        });
+        if (!conversationId) {
+          dispatch({ type: "history", conversationId: res.conversationId, items: [] });
+          router.push(`/c/${res.conversationId}`);
+        }
+        if (stateRef.current.runtime.state === "asleep") void loadStatus().catch(() => undefined);
+      } catch (err) {
+        dispatch({ type: "send.failed", key, error: message(err) });
+      }
+    },
+    [api, router, loadStatus],
+  );
+
+  const send = useCallback(
+    async (text: string) => {
+      // One key per message, reused by every retry of it: the server stores it once.
+      const key = newId(api.serverNow());
+      const conversationId = activeRef.current;
+      dispatch({
+        type: "send.start",
+        message: { key, conversationId, text, status: "sending", createdAt: new Date().toISOString() },
+      });
+      await post(key, text, conversationId);
+    },
+    [api, post],
+  );
+
+  const retrySend = useCallback(
+    async (key: string) => {
+      const o = stateRef.current.outgoing.find((x) => x.key === key);
+      if (!o) return;
+      dispatch({ type: "send.discard", key });
+      dispatch({ type: "send.start", message: { ...o, status: "sending", error: undefined } });
+      await post(key, o.text, o.conversationId);
+    },
+    [post],
+  );
+
+  const retryRun = useCallback(
+    async (conversationId: string, replyTo: string | undefined) => {
+      const original = replyTo ? stateRef.current.messages[conversationId]?.[replyTo] : undefined;
+      if (!original) return;
+      if (activeRef.current !== conversationId) router.push(`/c/${conversationId}`);
+      const key = newId(api.serverNow());
+      dispatch({
+        type: "send.start",
+        message: {
+          key,
+          conversationId,
+          text: original.content,
+          status: "sending",
+          createdAt: new Date().toISOString(),
+        },
+      });
+      await post(key, original.content, conversationId);
+    },
+    [api, post, router],
+  );
+
+  const stop = useCallback(async () => {
+    const id = activeRef.current;
+    if (!id) return;
+    try {
+      await api.call(`/api/conversations/${id}/stop`, { method: "POST" });
+      // The runtime answers with an aborted final; if that is lost, the store has it.
+      setTimeout(() => void syncConversation(id).catch(() => undefined), 3000);
+    } catch (err) {
+      setNotice(`Could not stop: ${message(err)}`);
+    }
+  }, [api, syncConversation]);
+
+  const rename = useCallback(
+    async (conversationId: string, title: string) => {
+      try {
+        const res = await api.call<{ conversation: Conversation }>(`/api/conversations/${conversationId}`, {
+          method: "PATCH",
+          body: { title },
+        });
+        dispatch({ type: "conversation.upsert", conversation: res.conversation });
+      } catch (err) {
+        setNotice(`Could not rename: ${message(err)}`);
+        throw err;
+      }
+    },
+    [api],
+  );
+
+  const remove = useCallback(
+    async (conversationId: string) => {
+      try {
+        await api.call(`/api/conversations/${conversationId}`, { method: "DELETE" });
+        dispatch({ type: "conversation.remove", conversationId });
+        if (activeRef.current === conversationId) router.push("/");
+      } catch (err) {
+        setNotice(`Could not delete: ${message(err)}`);
+      }
+    },
+    [api, router],
+  );
+
+  const value: ChatContextValue = {
+    user,
+    state,
+    activeId,
+    connection,
+    notFound,
+    settings,
+    clockOffsetMs: api.clockOffsetMs(),
+    send,
+    retrySend,
+    discardSend: (key) => dispatch({ type: "send.discard", key }),
+    retryRun,
+    stop,
+    rename,
+    remove,
+    newChat: () => router.push("/"),
+    notice,
+    clearNotice: () => setNotice(undefined),
+  };
+  return <ChatContext.Provider value={value}>{children}</ChatContext.Provider>;
+}
+
+export type { RunError };
