@@ -1,0 +1,443 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentChannel, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
+import { EngineError } from "../engine";
+import { createLogger } from "./log";
+import { Runner, type RunnerOptions, TRUNCATED_NOTE } from "./runner";
+import { replyIdFor } from "./settings";
+import { stateBlobPrefix } from "./state-sync";
+import {
+  FakeEngine,
+  userId as newUserId,
+  send,
+  startTestCloud,
+  type TestCloud,
+  testPorts,
+  Watcher,
+} from "./test-support";
+
+let tc: TestCloud;
+let ports: ReturnType<typeof testPorts>;
+const closers: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  tc = await startTestCloud();
+  ports = testPorts(tc.config);
+});
+afterAll(async () => {
+  for (const c of closers.reverse()) await c().catch(() => undefined);
+  await ports?.close();
+  await tc?.close();
+});
+
+async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+interface Started {
+  runner: Runner;
+  engine: FakeEngine;
+  watcher: Watcher;
+  userId: string;
+  logs: string[];
+}
+
+async function startRunner(
+  opts: Partial<RunnerOptions> & { userId?: string; engine?: FakeEngine; wait?: boolean } = {},
+): Promise<Started> {
+  const userId = opts.userId ?? newUserId();
+  const engine = opts.engine ?? new FakeEngine();
+  const watcher = await new Watcher(tc.config, userId).start();
+  const runnerPorts = testPorts(tc.config);
+  const logs: string[] = [];
+  const runner = new Runner(runnerPorts, {
+    userId,
+    workerId: `w-${newId().slice(-8)}`,
+    taskRef: `local:${Math.floor(Math.random() * 1e6)}`,
+    stateDir: join(tc.dir, "state", userId, newId().slice(-6)),
+    scratchDir: join(tc.dir, "scratch"),
+    createEngine: (s) => {
+      engine.settings.push(s);
+      return engine;
+    },
+    log: createLogger("debug", (l) => logs.push(l)),
+    pollMs: 1_000,
+    heartbeatMs: 500,
+    leaseMs: 3_000,
+    flushMs: 50,
+    shutdownMs: 6_000,
+    ...opts,
+  });
+  closers.push(async () => {
+    await runner.stop("test over");
+    await runnerPorts.close();
+    await watcher.close();
+  });
+  if (opts.wait !== false) await runner.start();
+  return { runner, engine, watcher, userId, logs };
+}
+
+describe("a turn", () => {
+  it("streams coalesced deltas in order, then stores and publishes the final message", async () => {
+    const engine = new FakeEngine();
+    const words = Array.from({ length: 120 }, (_, i) => `w${i} `);
+    engine.script = () => [
+      { phase: "preparing_context" },
+      ...words.flatMap((w) => [{ delta: w }, { wait: 2 }]),
+    ];
+    const { watcher, userId, runner } = await startRunner({ engine });
+    expect(engine.warmUps).toBe(1);
+    await watcher.until((e) => e.some((x) => x.type === "status" && x.state === "ready"), 10_000, "ready");
+
+    const { conversationId, messageId } = await send(ports, userId, "hello");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 15_000, "final");
+
+    const started = watcher.of("run.started");
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ conversationId, replyTo: messageId });
+    expect(watcher.of("run.phase").map((p) => p.phase)).toEqual(["preparing_context"]);
+    const deltas = watcher.of("delta");
+    expect(deltas.map((d) => d.seq)).toEqual(deltas.map((_, i) => i));
+    expect(deltas.map((d) => d.text).join("")).toBe(words.join(""));
+    // 120 chunks over ~300 ms become a handful of events, not one per chunk.
+    expect(deltas.length).toBeLessThan(40);
+
+    const final = watcher.finalFor(messageId);
+    expect(final).toMatchObject({
+      id: replyIdFor(messageId),
+      role: "assistant",
+      status: "complete",
+      content: words.join(""),
+    });
+    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    expect(stored?.content).toBe(words.join(""));
+    expect(engine.runs[0]).toMatchObject({ sessionKey: `conv-${conversationId}`, text: "hello" });
+
+    // The item is gone, and the statuses went waking → ready → busy → ready.
+    await watcher.until((e) => e.filter((x) => x.type === "status" && x.state === "ready").length >= 2);
+    expect(await ports.queue.list(userId)).toEqual([]);
+    const states = watcher.statuses();
+    expect(states[0]).toBe("waking");
+    expect(states.slice(states.indexOf("ready"))).toEqual(["ready", "busy", "ready"]);
+    const row = await ports.taskStates.get(userId);
+    expect(row).toMatchObject({ status: "Running", stage: "ready" });
+    expect(runner.state).toBe("running");
+  });
+
+  it("publishes tool activity and keeps it on the stored message", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [
+      { delta: "Let me look. " },
+      { tool: { toolCallId: "call-1", name: "read", status: "running", summary: "README.md" } },
+      { tool: { toolCallId: "call-1", name: "read", status: "done", summary: "42 lines" } },
+      { delta: "It has 42 lines." },
+    ];
+    const { watcher, userId } = await startRunner({ engine });
+    const { messageId } = await send(ports, userId, "count lines");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    const order = watcher.events
+      .filter((e) => e.type === "delta" || e.type === "tool")
+      .map((e) => (e.type === "tool" ? `tool:${e.tool.status}` : "delta"));
+    expect(order).toEqual(["delta", "tool:running", "tool:done", "delta"]);
+    expect(watcher.finalFor(messageId)?.tools).toEqual([
+      { toolCallId: "call-1", name: "read", status: "done", summary: "42 lines" },
+    ]);
+  });
+
+  it("splits a long reply into events under the size limit with few publishes", async () => {
+    const engine = new FakeEngine();
+    const chunk = "é".repeat(1_000);
+    engine.script = () => Array.from({ length: 150 }, () => ({ delta: chunk }));
+    const { watcher, userId } = await startRunner({ engine });
+    const { messageId } = await send(ports, userId, "write a lot");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 15_000, "final");
+    const deltas = watcher.of("delta");
+    expect(deltas.map((d) => d.text).join("")).toBe(chunk.repeat(150));
+    for (const d of deltas) expect(Buffer.byteLength(JSON.stringify(d))).toBeLessThan(MAX_EVENT_BYTES);
+    expect(deltas.length).toBeLessThanOrEqual(10);
+    // The live final carries what fits; the stored message is whole.
+    const final = watcher.finalFor(messageId);
+    expect(final?.content.endsWith(TRUNCATED_NOTE)).toBe(true);
+    const stored = await ports.chats.getMessage(userId, final?.conversationId ?? "", final?.id ?? "");
+    expect(stored?.content).toBe(chunk.repeat(150));
+  });
+});
+
+describe("the queue", () => {
+  it("answers a second message of a conversation after the first, in order", async () => {
+    const engine = new FakeEngine();
+    engine.script = (text) => [{ wait: text === "first" ? 600 : 10 }, { delta: `re ${text}` }];
+    const { watcher, userId } = await startRunner({ engine });
+    const a = await send(ports, userId, "first");
+    const b = await send(ports, userId, "second", a.conversationId);
+    await watcher.until((e) => e.filter((x) => x.type === "final").length >= 2, 10_000, "two finals");
+    expect(watcher.of("final").map((f) => f.message.content)).toEqual(["re first", "re second"]);
+    const [r1, r2] = engine.runs;
+    expect(r1?.text).toBe("first");
+    expect(r2?.text).toBe("second");
+    expect(r2?.startedAt).toBeGreaterThanOrEqual(r1?.endedAt ?? Number.POSITIVE_INFINITY);
+    expect(watcher.finalFor(b.messageId)?.id).toBe(replyIdFor(b.messageId));
+  });
+
+  it("runs different conversations at the same time", async () => {
+    const engine = new FakeEngine();
+    engine.script = (text) => [{ wait: 500 }, { delta: text }];
+    const { watcher, userId } = await startRunner({ engine });
+    await send(ports, userId, "one");
+    await send(ports, userId, "two");
+    await watcher.until((e) => e.filter((x) => x.type === "final").length >= 2, 10_000, "two finals");
+    const [r1, r2] = engine.runs;
+    expect(r2?.startedAt).toBeLessThan(r1?.endedAt ?? 0);
+  });
+
+  it("skips the warm-up turn when work is already queued, and answers it", async () => {
+    const uid = newUserId();
+    const { messageId } = await send(ports, uid, "waiting before start");
+    const { engine, watcher } = await startRunner({ userId: uid });
+    expect(engine.warmUps).toBe(0);
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(watcher.finalFor(messageId)?.content).toBe("echo: waiting before start");
+  });
+
+  it("picks up work without a wake-up through the safety poll", async () => {
+    const { watcher, userId } = await startRunner({ pollMs: 300 });
+    // Enqueue directly, as if the wake-up was lost.
+    const conversationId = newId();
+    await ports.chats.createConversation(userId, {
+      id: conversationId,
+      title: "t",
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    });
+    const messageId = newId();
+    await ports.queue.enqueue({
+      userId,
+      id: messageId,
+      conversationId,
+      messageId,
+      text: "no wake",
+      source: "web",
+      enqueuedAt: new Date().toISOString(),
+      attempts: 0,
+    });
+    await watcher.until((e) => e.some((x) => x.type === "final"), 5_000, "final via poll");
+    expect(watcher.finalFor(messageId)?.content).toBe("echo: no wake");
+  });
+
+  it("takes over an item whose worker died once its lease expires, and answers it once", async () => {
+    const uid = newUserId();
+    const { messageId } = await send(ports, uid, "orphaned");
+    const [item] = await ports.queue.list(uid);
+    if (!item) throw new Error("not queued");
+    // A previous runtime claimed it and died mid-turn.
+    await ports.queue.claim(uid, item.id, "dead-worker", new Date(Date.now() + 1_500));
+    const { engine, watcher } = await startRunner({ userId: uid });
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final after lease expiry");
+    expect(engine.runs.map((r) => r.text)).toEqual(["orphaned"]);
+    expect(watcher.of("final")).toHaveLength(1);
+    expect(watcher.finalFor(messageId)?.content).toBe("echo: orphaned");
+  });
+
+  it("does not run again a message whose reply was stored before a crash", async () => {
+    const uid = newUserId();
+    const { conversationId, messageId } = await send(ports, uid, "already answered");
+    await ports.chats.putMessage(uid, {
+      id: replyIdFor(messageId),
+      conversationId,
+      role: "assistant",
+      content: "the stored answer",
+      status: "complete",
+      createdAt: new Date().toISOString(),
+      replyTo: messageId,
+    });
+    const { engine, watcher } = await startRunner({ userId: uid });
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(engine.runs).toHaveLength(0);
+    expect(watcher.finalFor(messageId)?.content).toBe("the stored answer");
+    await eventually(async () => expect(await ports.queue.list(uid)).toEqual([]));
+  });
+});
+
+describe("failures and abort", () => {
+  it("turns an engine error into an error event a person can act on, and stores it", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [
+      { delta: "partial" },
+      {
+        fail: new EngineError(
+          "provider_unavailable",
+          "The model provider answered 500. Try again in a minute.",
+        ),
+      },
+    ];
+    const { watcher, userId } = await startRunner({ engine });
+    const { conversationId, messageId } = await send(ports, userId, "boom");
+    await watcher.until((e) => e.some((x) => x.type === "error"), 10_000, "error");
+    const [error] = watcher.of("error");
+    expect(error).toMatchObject({
+      code: "provider_unavailable",
+      replyTo: messageId,
+      conversationId,
+      message: "The model provider answered 500. Try again in a minute.",
+    });
+    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    expect(stored).toMatchObject({
+      status: "error",
+      content: "partial",
+      error: { code: "provider_unavailable" },
+    });
+    expect(await ports.queue.list(userId)).toEqual([]);
+  });
+
+  it("retries a run that crashed unexpectedly, then gives up with an error", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [{ fail: new TypeError("engine exploded") }];
+    const { watcher, userId } = await startRunner({ engine, maxAttempts: 2 });
+    const { messageId } = await send(ports, userId, "crashy");
+    await watcher.until((e) => e.some((x) => x.type === "error"), 15_000, "error after retries");
+    expect(engine.runs).toHaveLength(2);
+    const [error] = watcher.of("error");
+    expect(error).toMatchObject({ code: "runtime_failed", replyTo: messageId });
+    expect(error?.message).not.toContain("exploded");
+  });
+
+  it("aborts the run of a conversation at once when asked, and stores what was said", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [{ delta: "thinking..." }, { wait: 30_000 }, { delta: "never" }];
+    const { watcher, userId } = await startRunner({ engine });
+    const { conversationId, messageId } = await send(ports, userId, "long task");
+    await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, "first delta");
+    const asked = Date.now();
+    await ports.publisher.publish(agentChannel(userId), [
+      { type: "abort", at: new Date().toISOString(), conversationId },
+    ]);
+    await watcher.until((e) => e.some((x) => x.type === "final"), 5_000, "aborted final");
+    console.log(`abort → final: ${Date.now() - asked} ms`);
+    expect(engine.runs[0]?.outcome).toBe("aborted");
+    expect(watcher.finalFor(messageId)).toMatchObject({ status: "aborted", content: "thinking..." });
+    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    expect(stored?.status).toBe("aborted");
+  });
+
+  it("applies new settings when a settings event arrives", async () => {
+    const { engine, userId } = await startRunner();
+    await ports.secrets.putSecret(userId, "llm-api-key", "sk-test-new-key-123");
+    await ports.publisher.publish(agentChannel(userId), [{ type: "settings", at: new Date().toISOString() }]);
+    const deadline = Date.now() + 5_000;
+    while (!engine.settings.some((s) => s.apiKey === "sk-test-new-key-123") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(engine.settings.at(-1)?.apiKey).toBe("sk-test-new-key-123");
+  });
+
+  it("fails start-up cleanly: row Idle, the queued message kept and told why", async () => {
+    const uid = newUserId();
+    const { messageId } = await send(ports, uid, "before a broken start");
+    const engine = new FakeEngine();
+    engine.failStart = new EngineError("runtime_failed", "OpenClaw exited during start-up");
+    const { runner, watcher } = await startRunner({ userId: uid, engine, wait: false });
+    await expect(runner.start()).rejects.toThrow(/OpenClaw exited/);
+    await expect(runner.stopped).resolves.toMatchObject({ exitCode: 1 });
+    await watcher.until((e) => e.some((x) => x.type === "error"), 5_000, "error");
+    expect(watcher.of("error")[0]).toMatchObject({ code: "runtime_failed", replyTo: messageId });
+    expect((await ports.taskStates.get(uid)).status).toBe("Idle");
+    expect(await ports.queue.list(uid)).toHaveLength(1);
+  });
+});
+
+describe("lifecycle", () => {
+  it("restores state before the engine starts and uploads what changed when it stops idle", async () => {
+    const uid = newUserId();
+    const prefix = stateBlobPrefix(uid);
+    await ports.blobs.put(`${prefix}workspace/AGENTS.md`, new TextEncoder().encode("# restored"));
+    await ports.blobs.put(`${prefix}workspace/_2egit_5fkeep`, new TextEncoder().encode("dotfile"));
+    const engine = new FakeEngine();
+    let seenAtStart = "";
+    let stateDir = "";
+    engine.onStart = () => {
+      seenAtStart = readFileSync(join(stateDir, "workspace", "AGENTS.md"), "utf8");
+    };
+    stateDir = join(tc.dir, "state", uid, "idle");
+    const { runner, watcher } = await startRunner({ userId: uid, engine, stateDir, idleTimeoutMs: 1_500 });
+    expect(seenAtStart).toBe("# restored");
+    expect(readFileSync(join(stateDir, "workspace", ".git_keep"), "utf8")).toBe("dotfile");
+
+    // OpenClaw writes something during the session.
+    await mkdir(join(stateDir, "agents", "main"), { recursive: true });
+    await writeFile(join(stateDir, "agents", "main", "notes.md"), "new");
+    await writeFile(join(stateDir, "gateway.log"), "not worth keeping");
+
+    const result = await runner.stopped;
+    expect(result).toEqual({ reason: "idle", exitCode: 0 });
+    expect(engine.stopCalls).toBe(1);
+    const row = await ports.taskStates.get(uid);
+    expect(row.status).toBe("Idle");
+    expect(row.taskRef).toBeUndefined();
+    const keys = (await ports.blobs.list(prefix)).map((b) => b.key.slice(prefix.length)).sort();
+    expect(keys).toEqual(["agents/main/notes.md", "workspace/AGENTS.md", "workspace/_2egit_5fkeep"]);
+    await watcher.until((e) => e.some((x) => x.type === "status" && x.state === "asleep"), 5_000, "asleep");
+    expect(watcher.statuses().slice(-2)).toEqual(["stopping", "asleep"]);
+  });
+
+  it("on stop during a turn, hands the message back to the queue and a new runtime answers it", async () => {
+    const uid = newUserId();
+    const engine = new FakeEngine();
+    engine.script = () => [{ delta: "starting" }, { wait: 60_000 }];
+    const first = await startRunner({ userId: uid, engine, shutdownMs: 5_000 });
+    const { messageId } = await send(ports, uid, "interrupted");
+    await first.watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, "delta");
+    await first.runner.stop("SIGTERM");
+    await expect(first.runner.stopped).resolves.toEqual({ reason: "SIGTERM", exitCode: 0 });
+    expect(first.watcher.of("error")[0]).toMatchObject({ code: "aborted", replyTo: messageId });
+    expect(first.watcher.of("final")).toHaveLength(0);
+    const queued = await ports.queue.list(uid);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ attempts: 0 });
+    expect(queued[0]?.claimedBy).toBeUndefined();
+    expect((await ports.taskStates.get(uid)).status).toBe("Idle");
+
+    const second = await startRunner({ userId: uid });
+    expect(second.engine.warmUps).toBe(0);
+    await second.watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(second.watcher.finalFor(messageId)?.content).toBe("echo: interrupted");
+  });
+
+  it("keeps the heartbeat fresh and stops without touching the row when another runtime took over", async () => {
+    const { runner, userId } = await startRunner({ heartbeatMs: 200 });
+    const before = await ports.taskStates.get(userId);
+    await new Promise((r) => setTimeout(r, 600));
+    const after = await ports.taskStates.get(userId);
+    expect(Date.parse(after.heartbeatAt ?? "")).toBeGreaterThan(Date.parse(before.heartbeatAt ?? ""));
+
+    // A launcher decided this runtime was dead and started another one.
+    const now = new Date().toISOString();
+    const { userId: _u, version, ...rest } = after;
+    await ports.taskStates.compareAndSet(userId, version, {
+      ...rest,
+      taskRef: "local:424242",
+      startedAt: now,
+    });
+    await expect(runner.stopped).resolves.toMatchObject({ reason: "superseded", exitCode: 0 });
+    const row = await ports.taskStates.get(userId);
+    expect(row).toMatchObject({ status: "Running", taskRef: "local:424242" });
+  });
+
+  it("does not wipe a state folder it did not create", async () => {
+    const dir = join(tc.dir, "someone-elses");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "precious.txt"), "keep me");
+    const { runner } = await startRunner({ stateDir: dir, wait: false });
+    await expect(runner.start()).rejects.toThrow(/not empty/);
+    expect(existsSync(join(dir, "precious.txt"))).toBe(true);
+  });
+});
