@@ -1,12 +1,18 @@
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { AppSyncEventsPublisher } from "./aws/appsync-events-publisher";
 import { DynamoChatStore } from "./aws/dynamo-chat-store";
 import { createDynamoDocumentClient } from "./aws/dynamo-client";
 import { DynamoPendingQueue } from "./aws/dynamo-pending-queue";
 import { DynamoSettingsStore } from "./aws/dynamo-settings-store";
 import { DynamoTaskStateStore } from "./aws/dynamo-task-state-store";
+import { EcsRuntimeLauncher } from "./aws/ecs-runtime-launcher";
 import { JwtTokenVerifier } from "./aws/jwt-token-verifier";
+import { createS3Client, S3BlobStore } from "./aws/s3-blob-store";
+import { SsmSecretStore } from "./aws/ssm-secret-store";
 import { type AppConfig, getConfig } from "./env";
-import { AppError } from "./errors";
+import { FileSecretStore } from "./local/file-secret-store";
+import { FsBlobStore } from "./local/fs-blob-store";
+import { ProcessRuntimeLauncher } from "./local/process-launcher";
 import type {
   BlobStore,
   ChatStore,
@@ -38,16 +44,6 @@ export interface Container {
   readonly launcher: RuntimeLauncher;
 }
 
-/** A port whose adapter is not part of this build yet: every call fails with 503. */
-function unavailable<T extends object>(what: string): T {
-  return new Proxy({} as T, {
-    get(_target, prop) {
-      if (prop === "then") return undefined; // not a thenable
-      return () => Promise.reject(new AppError("unavailable", `${what} is not available in this build`));
-    },
-  });
-}
-
 export function buildVerifier(config: AppConfig): TokenVerifier {
   return new JwtTokenVerifier({
     issuer: config.auth.issuer,
@@ -55,6 +51,41 @@ export function buildVerifier(config: AppConfig): TokenVerifier {
     clientId: config.auth.clientId,
     // cognito-local serves its public-key JWKS over http; only ever trusted in local mode.
     allowInsecureJwks: config.mode === "local",
+  });
+}
+
+function buildBlobStore(config: AppConfig): BlobStore {
+  const blobs = config.blobs;
+  if (blobs.kind === "fs") return new FsBlobStore({ dir: blobs.dir });
+  return new S3BlobStore({
+    client: createS3Client({
+      region: config.region,
+      endpoint: blobs.endpoint,
+      credentials: config.mode === "local" ? config.credentials : undefined,
+    }),
+    bucket: blobs.bucket,
+  });
+}
+
+function buildSecretStore(config: AppConfig): SecretStore {
+  const secrets = config.secrets;
+  if (secrets.kind === "file") return new FileSecretStore({ dir: secrets.dir });
+  return new SsmSecretStore({ client: new SSMClient({ region: config.region }), prefix: secrets.prefix });
+}
+
+function buildLauncher(config: AppConfig): RuntimeLauncher {
+  const runtime = config.runtime;
+  if (runtime.kind === "process") {
+    if (!config.localCloudFile) throw new Error("the local runtime launcher needs the local cloud file");
+    return new ProcessRuntimeLauncher({ stateDir: runtime.stateDir, localCloudFile: config.localCloudFile });
+  }
+  return new EcsRuntimeLauncher({
+    region: config.region,
+    cluster: runtime.cluster,
+    taskDefinition: runtime.taskDefinition,
+    containerName: runtime.containerName,
+    subnets: runtime.subnets,
+    securityGroups: runtime.securityGroups,
   });
 }
 
@@ -88,7 +119,7 @@ export function createContainer(config: AppConfig): Container {
       return once("queue", () => new DynamoPendingQueue(dynamo()));
     },
     get blobs() {
-      return once("blobs", () => unavailable<BlobStore>("the blob store"));
+      return once("blobs", () => buildBlobStore(config));
     },
     get publisher() {
       return once(
@@ -103,10 +134,10 @@ export function createContainer(config: AppConfig): Container {
       );
     },
     get secrets() {
-      return once("secrets", () => unavailable<SecretStore>("the secret store"));
+      return once("secrets", () => buildSecretStore(config));
     },
     get launcher() {
-      return once("launcher", () => unavailable<RuntimeLauncher>("the runtime launcher"));
+      return once("launcher", () => buildLauncher(config));
     },
   };
 }

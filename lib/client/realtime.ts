@@ -38,8 +38,11 @@ export async function subscribeToChannel(
     error: (err: unknown) => handlers.onError?.(err),
   });
   let closed = false;
+  const ready = sub.ready.then(() => undefined);
+  // Closing before the ack rejects `ready`; callers that stop caring must not see that as unhandled.
+  ready.catch(() => undefined);
   return {
-    ready: sub.ready.then(() => undefined),
+    ready,
     close: async () => {
       if (closed) return;
       closed = true;
