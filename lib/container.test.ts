@@ -65,7 +65,8 @@ describe("createContainer", () => {
       ECS_TASK_DEFINITION: "td",
       ECS_SUBNETS: "subnet-1",
       ECS_SECURITY_GROUPS: "sg-1",
-    } as NodeJS.ProcessEnv);
+      NODE_ENV: "production",
+    });
     const c = createContainer(config);
     expect(c.blobs).toBeInstanceOf(S3BlobStore);
     expect(c.secrets).toBeInstanceOf(SsmSecretStore);
