@@ -1,0 +1,121 @@
+import { DescribeTasksCommand, type ECSClient, ListTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import type { TaskStateStore } from "../../lib/ports";
+import { type ClusterTask, type ReconcileLimits, reconcile } from "./reconcile";
+
+export interface WatchdogDeps {
+  taskStates: Pick<TaskStateStore, "listActive" | "compareAndSet">;
+  ecs: ECSClient;
+  /** Cluster name or ARN. */
+  cluster: string;
+  limits?: Partial<ReconcileLimits>;
+  now?: () => Date;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export interface WatchdogReport {
+  rows: number;
+  tasks: number;
+  stopped: string[];
+  rowsWritten: string[];
+  /** Row writes another writer won (the next run looks again). */
+  conflicts: string[];
+  errors: string[];
+}
+
+/** The cluster's live tasks plus the tasks rows point to (which may be stopped or gone). */
+export async function describeClusterTasks(
+  ecs: ECSClient,
+  cluster: string,
+  alsoArns: string[],
+): Promise<ClusterTask[]> {
+  const arns = new Set<string>();
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(new ListTasksCommand({ cluster, desiredStatus: "RUNNING", nextToken }));
+    for (const a of page.taskArns ?? []) arns.add(a);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  for (const a of alsoArns) arns.add(a);
+
+  const all = [...arns];
+  const out: ClusterTask[] = [];
+  for (let i = 0; i < all.length; i += 100) {
+    const res = await ecs.send(new DescribeTasksCommand({ cluster, tasks: all.slice(i, i + 100) }));
+    for (const t of res.tasks ?? []) {
+      if (!t.taskArn) continue;
+      out.push({
+        arn: t.taskArn,
+        lastStatus: t.lastStatus ?? "UNKNOWN",
+        desiredStatus: t.desiredStatus ?? "UNKNOWN",
+        ...(t.startedBy ? { startedBy: t.startedBy } : {}),
+        ...(t.createdAt ? { createdAt: t.createdAt } : {}),
+      });
+    }
+    // res.failures lists MISSING tasks: absent from `out`, which reconcile treats as gone.
+  }
+  return out;
+}
+
+/**
+ * One watchdog pass: read, decide (reconcile), act. Every action is tried even when an
+ * earlier one failed, except a row write whose task could not be stopped. Throws at the end
+ * if anything failed, so the failure shows in the function's error metric.
+ */
+export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
+  const now = (deps.now ?? (() => new Date()))();
+  const log = deps.log ?? ((m, f) => console.log(JSON.stringify({ msg: m, ...f })));
+  const rows = await deps.taskStates.listActive();
+  const tasks = await describeClusterTasks(
+    deps.ecs,
+    deps.cluster,
+    rows.flatMap((r) => (r.taskRef?.startsWith("arn:") ? [r.taskRef] : [])),
+  );
+  const actions = reconcile({ now, rows, tasks, limits: deps.limits });
+  const report: WatchdogReport = {
+    rows: rows.length,
+    tasks: tasks.length,
+    stopped: [],
+    rowsWritten: [],
+    conflicts: [],
+    errors: [],
+  };
+  const failedUsers = new Set<string>();
+
+  for (const action of actions) {
+    if (action.type === "stop-task") {
+      try {
+        await deps.ecs.send(
+          new StopTaskCommand({
+            cluster: deps.cluster,
+            task: action.taskRef,
+            reason: `watchdog: ${action.reason}`,
+          }),
+        );
+        report.stopped.push(action.taskRef);
+        log("stopped task", { taskRef: action.taskRef, userId: action.userId, reason: action.reason });
+      } catch (err) {
+        if (action.userId) failedUsers.add(action.userId);
+        report.errors.push(`stop ${action.taskRef}: ${(err as Error).message}`);
+      }
+      continue;
+    }
+    if (failedUsers.has(action.userId)) continue;
+    try {
+      const written = await deps.taskStates.compareAndSet(action.userId, action.expectedVersion, action.next);
+      if (written) {
+        report.rowsWritten.push(action.userId);
+        log("rewrote task-state row", {
+          userId: action.userId,
+          status: action.next.status,
+          reason: action.reason,
+        });
+      } else report.conflicts.push(action.userId);
+    } catch (err) {
+      report.errors.push(`row ${action.userId}: ${(err as Error).message}`);
+    }
+  }
+  log("watchdog pass", { ...report });
+  if (report.errors.length > 0)
+    throw new Error(`watchdog: ${report.errors.length} action(s) failed: ${report.errors.join("; ")}`);
+  return report;
+}
