@@ -36,6 +36,13 @@ const runtimeEnvSchema = z.object({
   RUNTIME_SHUTDOWN_SECONDS: seconds(25, 5),
   RUNTIME_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(16).default(3),
   RUNTIME_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Touched every few seconds while the runtime is healthy (the image's HEALTHCHECK reads it). */
+  RUNTIME_HEALTH_FILE: z
+    .string()
+    .refine((p) => isAbsolute(p), "must be an absolute path")
+    .optional(),
+  /** Node's compile cache, passed on to OpenClaw (the image bakes a warm one). */
+  NODE_COMPILE_CACHE: z.string().optional(),
 });
 
 export interface RuntimeEnv {
@@ -51,6 +58,8 @@ export interface RuntimeEnv {
   shutdownMs: number;
   maxConcurrentRuns: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  healthFile: string;
+  compileCacheDir?: string;
   config: AppConfig;
 }
 
@@ -78,6 +87,8 @@ export function loadRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
     shutdownMs: e.RUNTIME_SHUTDOWN_SECONDS * 1000,
     maxConcurrentRuns: e.RUNTIME_MAX_CONCURRENT_RUNS,
     logLevel: e.RUNTIME_LOG_LEVEL,
+    healthFile: e.RUNTIME_HEALTH_FILE ?? join(tmpdir(), "openclaw-runtime.health"),
+    compileCacheDir: e.NODE_COMPILE_CACHE,
     config,
   };
 }

@@ -218,6 +218,11 @@ export class Runner {
     return this.stopPromise;
   }
 
+  /** Looks at the queue now (after a reconnect of the realtime connection, when wake-ups may have been lost). */
+  wake(): void {
+    void this.drain();
+  }
+
   /** Uploads changed state now (the periodic sync calls this too). */
   syncState(): Promise<SyncResult> {
     return this.sync.sync();

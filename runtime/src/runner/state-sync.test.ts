@@ -104,6 +104,9 @@ describe("StateSync", () => {
     await s.prepareDir();
     await s.restore();
     const state = join(dir, "u2", "state");
+    await mkdir(join(state, "agents"), { recursive: true });
+    await writeFile(join(state, "agents", "auth.json"), JSON.stringify({ apiKey: "sk-live-0123456789" }));
+    // The config file is rewritten from settings on every start: never uploaded at all.
     await writeFile(join(state, "openclaw.json"), JSON.stringify({ apiKey: "sk-live-0123456789" }));
     await writeFile(join(state, "notes.md"), "fine");
     const r = await s.sync();

@@ -64,7 +64,18 @@ export function decodeKeyToPath(encoded: string): string | undefined {
 /** Marks a folder as ours, so the runtime only ever wipes a folder it created. */
 export const STATE_MARKER = ".serverless-openclaw-state";
 
-const EXCLUDED_DIRS = new Set(["logs", "log", "tmp", "cache", ".cache", "node-compile-cache", "browser"]);
+const EXCLUDED_DIRS = new Set([
+  "logs",
+  "log",
+  "tmp",
+  "cache",
+  ".cache",
+  ".npm",
+  "node-compile-cache",
+  "browser",
+]);
+/** Top-level files rewritten from the user's settings on every start (and holding the API key). */
+const EXCLUDED_ROOT_FILES = new Set(["openclaw.json"]);
 const EXCLUDED_SUFFIXES = ["-wal", "-shm", "-journal", ".lock", ".log", ".pid", ".sock", ".tmp"];
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
 
@@ -73,6 +84,7 @@ export function isExcludedPath(rel: string): boolean {
   const parts = rel.split("/");
   const name = parts[parts.length - 1] ?? "";
   if (name === STATE_MARKER) return true;
+  if (parts.length === 1 && EXCLUDED_ROOT_FILES.has(name)) return true;
   if (parts.slice(0, -1).some((p) => EXCLUDED_DIRS.has(p))) return true;
   return EXCLUDED_SUFFIXES.some((s) => name.endsWith(s));
 }
