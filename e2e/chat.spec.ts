@@ -1,0 +1,161 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { expect, test } from "./support/fixtures";
+
+const DOCS = resolve(import.meta.dirname, "..", "docs");
+
+/** Each text is a longer version of the one before: the reply grew, it was not replaced. */
+function expectGrowing(seen: string[]): void {
+  for (let i = 1; i < seen.length; i++) {
+    expect(seen[i]?.startsWith(seen[i - 1] ?? "")).toBe(true);
+  }
+}
+
+// Alice pre-warms. The tests share her runtime and run in order: the first one sees it wake up.
+test.describe.configure({ mode: "serial" });
+
+test.describe("chat", () => {
+  test("the agent wakes up, a message sent meanwhile is answered, the reply streams in steps", async ({
+    page,
+    signIn,
+    chat,
+    info,
+  }) => {
+    await signIn.signInTo(info.users.alice, "/");
+    // Opening the chat wakes the agent; its state and the elapsed seconds are visible.
+    await expect(chat.status).toHaveAttribute("data-state", "waking");
+    await expect(page.getByTestId("agent-elapsed")).toBeVisible();
+
+    // The user may write while it wakes.
+    await chat.send("Hello agent, are you there?");
+    await expect(chat.userMessages.filter({ hasText: "Hello agent, are you there?" })).toBeVisible();
+    await expect(page.getByTestId("message-waiting")).toBeVisible();
+    const stopWatching = await chat.watchStreaming();
+    await expect(page.getByTestId("agent-elapsed")).toHaveText(/· ([2-9]|\d\d+) s/);
+    mkdirSync(DOCS, { recursive: true });
+    await page.screenshot({ path: join(DOCS, "screenshot-waking.png") });
+
+    await expect(chat.assistantWith("You said: Hello agent, are you there?")).toBeVisible();
+    const seen = await stopWatching();
+    // Several visible steps before the stored reply replaced the stream.
+    expect(seen.length, `streamed texts: ${JSON.stringify(seen)}`).toBeGreaterThanOrEqual(3);
+    expectGrowing(seen);
+    await expect(chat.status).toHaveAttribute("data-state", /ready|busy/);
+    await expect(chat.conversations.filter({ hasText: "Hello agent, are you there?" })).toBeVisible();
+  });
+
+  test("after a reload the conversation is complete and no reply shows twice", async ({
+    page,
+    signIn,
+    chat,
+    info,
+  }) => {
+    await signIn.signInTo(info.users.alice, "/");
+    await chat.conversations.filter({ hasText: "Hello agent, are you there?" }).click();
+    const id = await chat.conversationId();
+    await expect(chat.assistantWith("You said: Hello agent")).toHaveCount(1);
+    await page.reload();
+    await expect(page).toHaveURL(new RegExp(`/c/${id}$`));
+    await expect(chat.userMessages).toHaveCount(1);
+    await expect(chat.assistantWith("You said: Hello agent")).toHaveCount(1);
+    await expect(chat.streaming).toHaveCount(0);
+  });
+
+  test("Markdown with highlighted code and copy buttons; Shift+Enter adds a line", async ({
+    page,
+    signIn,
+    chat,
+    info,
+    llm,
+  }) => {
+    await llm.when("prime numbers", {
+      text: "Here is a **small** function:\n\n```ts\nexport function isPrime(n: number): boolean {\n  for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;\n  return n > 1;\n}\n```\n\n| n | prime |\n|---|---|\n| 7 | yes |\n| 9 | no |\n",
+      chunks: 12,
+      chunkDelayMs: 60,
+    });
+    await signIn.signInTo(info.users.alice, "/");
+    await chat.input.fill("Write a TypeScript check for prime numbers");
+    await chat.input.press("Shift+Enter");
+    await chat.input.pressSequentially("with a table of examples");
+    await expect(chat.input).toHaveValue(
+      "Write a TypeScript check for prime numbers\nwith a table of examples",
+    );
+    await expect(chat.userMessages).toHaveCount(0);
+    await chat.input.press("Enter");
+    const reply = chat.assistantWith("small function");
+    await expect(reply).toBeVisible();
+    await expect(reply.locator("pre code.hljs, pre code[class*=language-]").first()).toBeVisible();
+    await expect(reply.locator(".hljs-keyword").first()).toBeVisible();
+    await expect(reply.locator("table")).toBeVisible();
+    await expect(reply.getByTestId("copy-code")).toBeVisible();
+    await expect(reply.getByTestId("copy-message")).toBeAttached();
+    await page.screenshot({ path: join(DOCS, "screenshot-chat.png") });
+  });
+
+  test("stop ends a slow run", async ({ page, signIn, chat, info, llm }) => {
+    await llm.when("slow story", {
+      text: Array.from({ length: 200 }, (_, i) => `word${i}`).join(" "),
+      chunks: 100,
+      chunkDelayMs: 250,
+    });
+    await signIn.signInTo(info.users.alice, "/");
+    await chat.send("Tell me a slow story");
+    await expect(chat.streaming.getByTestId("message-content")).toContainText("word1");
+    await expect(chat.stopButton).toBeVisible();
+    await chat.stopButton.click();
+    await expect(page.getByTestId("run-stopped")).toBeVisible();
+    await expect(chat.stopButton).toBeHidden();
+    await expect(chat.streaming).toHaveCount(0);
+    // Nothing more arrives after the stop.
+    const text = await page.getByTestId("message-list").textContent();
+    await page.waitForTimeout(2000);
+    expect(await page.getByTestId("message-list").textContent()).toBe(text);
+    expect(text).not.toContain("word199");
+  });
+
+  test("an LLM error shows a clear message, and retry works", async ({ page, signIn, chat, info, llm }) => {
+    await llm.fail("flaky question", 500, "upstream exploded");
+    await signIn.signInTo(info.users.alice, "/");
+    await chat.send("Answer this flaky question");
+    await expect(chat.runError).toBeVisible();
+    await expect(chat.runError).toContainText(/provider|model|failed|unavailable|error/i);
+    // The message names no internals.
+    await expect(chat.runError).not.toContainText(/127\.0\.0\.1|stack|ECONN/);
+    await llm.unfail("flaky question");
+    await page.getByTestId("retry-run").click();
+    await expect(chat.assistantWith("You said: Answer this flaky question")).toBeVisible();
+  });
+
+  test("conversations can be renamed and deleted from the sidebar", async ({ page, signIn, chat, info }) => {
+    await signIn.signInTo(info.users.alice, "/");
+    await chat.send("A conversation to rename");
+    await expect(chat.assistantWith("You said: A conversation to rename")).toBeVisible();
+    const row = chat.conversations.filter({ hasText: "A conversation to rename" });
+    await row.hover();
+    await row.getByTestId("rename-conversation").click();
+    await page.getByTestId("rename-input").fill("Renamed in the sidebar");
+    await page.getByTestId("rename-input").press("Enter");
+    await expect(chat.conversations.filter({ hasText: "Renamed in the sidebar" })).toBeVisible();
+    await expect(page.getByTestId("conversation-title")).toHaveText("Renamed in the sidebar");
+    await page.reload();
+    await expect(chat.conversations.filter({ hasText: "Renamed in the sidebar" })).toBeVisible();
+
+    page.once("dialog", (d) => d.accept());
+    const renamed = chat.conversations.filter({ hasText: "Renamed in the sidebar" });
+    await renamed.hover();
+    await renamed.getByTestId("delete-conversation").click();
+    await expect(chat.conversations.filter({ hasText: "Renamed in the sidebar" })).toHaveCount(0);
+    await expect(page).toHaveURL(/\/$/);
+  });
+
+  test("on a phone the conversation list is a drawer", async ({ page, signIn, chat, info }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn.signInTo(info.users.alice, "/");
+    await expect(page.getByTestId("sidebar")).toBeHidden();
+    await page.getByTestId("open-sidebar").click();
+    await expect(chat.conversations.filter({ hasText: "Hello agent" })).toBeVisible();
+    await chat.conversations.filter({ hasText: "Hello agent" }).click();
+    await expect(chat.assistantWith("You said: Hello agent")).toBeVisible();
+    await expect(chat.input).toBeVisible();
+  });
+});

@@ -1,0 +1,77 @@
+import { expect, type Locator, type Page } from "@playwright/test";
+
+/** The chat: sidebar, agent status, messages, composer. Selectors are `data-testid`s only. */
+export class ChatPage {
+  constructor(readonly page: Page) {}
+
+  get input() {
+    return this.page.getByTestId("composer-input");
+  }
+  get sendButton() {
+    return this.page.getByTestId("send-button");
+  }
+  get stopButton() {
+    return this.page.getByTestId("stop-button");
+  }
+  get status() {
+    return this.page.getByTestId("agent-status");
+  }
+  get conversations() {
+    return this.page.getByTestId("conversation-item");
+  }
+  get userMessages() {
+    return this.page.getByTestId("message-user");
+  }
+  get assistantMessages() {
+    return this.page.getByTestId("message-assistant");
+  }
+  get streaming() {
+    return this.page.getByTestId("message-streaming");
+  }
+  get runError() {
+    return this.page.getByTestId("run-error");
+  }
+  get notFound() {
+    return this.page.getByTestId("not-found");
+  }
+
+  /** Types and sends with the Enter key, as people do. */
+  async send(text: string): Promise<void> {
+    await this.input.fill(text);
+    await this.input.press("Enter");
+  }
+
+  /** The id of the open conversation, from the URL (after the first message created it). */
+  async conversationId(): Promise<string> {
+    await expect(this.page).toHaveURL(/\/c\/[a-z0-9-]+$/);
+    return new URL(this.page.url()).pathname.split("/").pop() ?? "";
+  }
+
+  assistantWith(text: string | RegExp): Locator {
+    return this.assistantMessages.filter({ hasText: text });
+  }
+
+  /** Starts watching the streaming reply; call the returned function to stop and get what was seen. */
+  async watchStreaming(): Promise<() => Promise<string[]>> {
+    await this.page.evaluate(() => {
+      const w = window as unknown as { __seen: string[]; __observer?: MutationObserver };
+      w.__seen = [];
+      const record = () => {
+        const el = document.querySelector(
+          '[data-testid="message-streaming"] [data-testid="message-content"]',
+        );
+        const text = el?.textContent ?? "";
+        if (text && w.__seen.at(-1) !== text) w.__seen.push(text);
+      };
+      w.__observer?.disconnect();
+      w.__observer = new MutationObserver(record);
+      w.__observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    return () =>
+      this.page.evaluate(() => {
+        const w = window as unknown as { __seen: string[]; __observer?: MutationObserver };
+        w.__observer?.disconnect();
+        return w.__seen;
+      });
+  }
+}
