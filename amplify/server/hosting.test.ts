@@ -55,13 +55,16 @@ describe("hosting (standalone construct, OpenNext-shaped fixture)", () => {
       JSON.stringify(f.Properties?.Environment ?? {}).includes("TABLE_NAME"),
     );
     expect(ssr.length).toBeGreaterThanOrEqual(1);
-    const env = (ssr[0]?.Properties?.Environment as { Variables: Record<string, string> }).Variables;
-    for (const [k, v] of Object.entries(outputs.custom.openclaw.serverEnv)) expect(env[k], k).toBe(v);
+    const env = (ssr[0]?.Properties?.Environment ?? { Variables: {} }) as {
+      Variables: Record<string, string>;
+    };
+    const vars = env.Variables;
+    for (const [k, v] of Object.entries(outputs.custom.openclaw.serverEnv)) expect(vars[k], k).toBe(v);
     // The names match what the server's configuration loader requires (Lambda adds AWS_REGION).
-    const config = loadConfig({ ...env, AWS_REGION: "eu-west-1" } as NodeJS.ProcessEnv);
+    const config = loadConfig({ ...vars, AWS_REGION: "eu-west-1" } as NodeJS.ProcessEnv);
     expect(config.mode).toBe("aws");
     expect(config.runtime).toMatchObject({ kind: "ecs", subnets: ["subnet-a", "subnet-b"] });
-    expect(JSON.stringify(env)).not.toMatch(/sk-|bot\d+:|PASSWORD/i);
+    expect(JSON.stringify(vars)).not.toMatch(/sk-|bot\d+:|PASSWORD/i);
   });
 
   it("attaches the backend's server policy to the SSR function's role", () => {
