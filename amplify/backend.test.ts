@@ -6,6 +6,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TABLE } from "../lib/contracts/table";
+import { assessTemplates, readTemplates } from "./cost";
 import { applyNagAcknowledgements, type NagAcceptance } from "./nag";
 import { buildChatHandlerCode } from "./realtime/handler-code";
 
@@ -384,6 +385,16 @@ describe("cdk-nag AwsSolutions", () => {
 
   it("keeps no stale acceptance", () => {
     expect(nag.unused.map((u) => `${u.rule} ${u.path}`)).toEqual([]);
+  });
+});
+
+describe("npm run cost on these templates", () => {
+  it("finds nothing that bills by the hour while idle, and no resource type it cannot price", () => {
+    const a = assessTemplates(readTemplates(outDir));
+    expect(a.rows.length).toBeGreaterThan(50);
+    expect(a.hourlyIdle).toEqual([]);
+    expect(a.unknown).toEqual([]);
+    expect(a.totals.idle).toBeLessThan(1);
   });
 });
 
