@@ -54,7 +54,7 @@ function denied(name: string): boolean {
 
 /** The complete environment of the OpenClaw child. Pure: reads nothing but its arguments. */
 export function buildChildEnv(
-  parentEnv: NodeJS.ProcessEnv,
+  parentEnv: Readonly<Record<string, string | undefined>>,
   options: ChildEnvOptions,
 ): Record<string, string> {
   const env: Record<string, string> = {};

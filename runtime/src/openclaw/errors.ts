@@ -25,10 +25,11 @@ export function abortedError(): EngineError {
   return new EngineError("aborted", "Stopped.");
 }
 
-export function runTimeoutError(seconds: number): EngineError {
+export function runTimeoutError(seconds: number, cause?: unknown): EngineError {
   return new EngineError(
     "run_timeout",
     `The agent worked for more than ${seconds} seconds and was stopped. Ask for a smaller step, or raise the run time limit in Settings.`,
+    cause === undefined ? undefined : { cause },
   );
 }
 
@@ -39,9 +40,20 @@ export function classifyOpenClawError(
   runTimeoutSeconds: number,
 ): EngineError {
   const name = PROVIDER_NAMES[provider];
+  const Name = name.charAt(0).toUpperCase() + name.slice(1);
   const lower = text.toLowerCase();
-  const status = Number(/\bHTTP (\d{3})\b/.exec(text)?.[1] ?? /\b(\d{3})\b/.exec(text)?.[1] ?? Number.NaN);
+  const status = Number(
+    /\b(?:HTTP|status) (\d{3})\b/i.exec(text)?.[1] ?? /^(\d{3}) /.exec(text)?.[1] ?? Number.NaN,
+  );
   const cause = { cause: new Error(text.slice(0, 500)) };
+
+  if (/temporarily disabled after a provider auth/.test(lower)) {
+    return new EngineError(
+      "invalid_api_key",
+      `${Name} rejected the API key a moment ago, so it is paused for about a minute. Check the key in Settings, then try again.`,
+      cause,
+    );
+  }
 
   if (
     /authentication (failed|was rejected)|invalid api key|incorrect api key|unauthorized|no api key|api key/.test(
@@ -55,19 +67,19 @@ export function classifyOpenClawError(
     }
     return new EngineError(
       "invalid_api_key",
-      `${name} rejected the API key. Check the key in Settings (and that it may use this model), then try again.`,
+      `${Name} rejected the API key. Check the key in Settings (and that it may use this model), then try again.`,
       cause,
     );
   }
   if (/rate.?limit|too many requests|quota/.test(lower) || status === 429) {
     return new EngineError(
       "rate_limited",
-      `${name} is rate-limiting requests for this key. Wait a minute and try again, or check your plan's limits.`,
+      `${Name} is rate-limiting requests for this key. Wait a minute and try again, or check your plan's limits.`,
       cause,
     );
   }
   if (/run (timed out|timeout)|agent (run )?timed out|exceeded .*timeout|timeoutseconds/.test(lower)) {
-    return runTimeoutError(runTimeoutSeconds);
+    return runTimeoutError(runTimeoutSeconds, cause.cause);
   }
   if (
     /provider internal error|provider overloaded|request timed out|connection refused|econnrefused|enotfound|fetch failed|network|unreachable|socket hang up|service unavailable|bad gateway/.test(
@@ -78,21 +90,21 @@ export function classifyOpenClawError(
   ) {
     return new EngineError(
       "provider_unavailable",
-      `${name} did not answer properly (it may be down, overloaded or unreachable). Try again in a moment.`,
+      `${Name} did not answer properly (it may be down, overloaded or unreachable). Try again in a moment.`,
       cause,
     );
   }
   if (/model not found/.test(lower) || status === 404) {
     return new EngineError(
       "runtime_failed",
-      `${name} does not know the model you chose. Check the model name in Settings.`,
+      `${Name} does not know the model you chose. Check the model name in Settings.`,
       cause,
     );
   }
   if (/billing/.test(lower)) {
     return new EngineError(
       "runtime_failed",
-      `${name} reported a billing problem with this key. Check your account.`,
+      `${Name} reported a billing problem with this key. Check your account.`,
       cause,
     );
   }

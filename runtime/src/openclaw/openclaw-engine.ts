@@ -21,18 +21,24 @@ export interface OpenClawEngineOptions {
    * The runtime's environment. The child gets only an allowlisted part of it (no AWS_*, no
    * ECS_*, no tokens): see buildChildEnv.
    */
-  parentEnv: NodeJS.ProcessEnv;
+  parentEnv: Readonly<Record<string, string | undefined>>;
   /** Node's compile cache for the child (default `$TMPDIR/node-compile-cache`; the image bakes a warm one). */
   compileCacheDir?: string;
   /** Tool policy and plugin allowlist (defaults in ./config). */
   config?: Omit<OpenClawConfigOptions, "stateDir">;
   /**
-   * The worker script. Default: `worker.ts` through tsx when running from source, or
-   * `openclaw-worker.js` next to this module when bundled.
+   * The worker script. Default: `openclaw-worker.js` next to this module when bundled, or a
+   * bundle of ./worker.ts built on start when running from source (see buildWorkerBundle).
    */
   worker?: { path: string; execArgv?: string[] };
   /** Extra variables for the child (diagnostics only; secrets are filtered out). */
   extraChildEnv?: Record<string, string>;
+  /**
+   * What warmUp() does. `prepare-only` (default): OpenClaw prepares a whole turn (tools,
+   * system prompt, session) and the run stops as the model call starts, so warming costs no
+   * tokens. `full`: one real, tiny LLM call.
+   */
+  warmUp?: "prepare-only" | "full";
   /** Receives each line the child prints (also written to `<stateDir>/logs/worker.log`). */
   onLog?: (line: string) => void;
 }
@@ -49,10 +55,35 @@ export const WARMUP_SESSION_KEY = "warmup";
 /** Cheap prompt for the warm-up turn (one LLM call with OpenClaw's full system prompt). */
 export const WARMUP_PROMPT = "Reply with the single word OK.";
 
-function defaultWorker(): { path: string; execArgv: string[] } {
+/** The runtime package folder (holds node_modules/openclaw). */
+const RUNTIME_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * Bundles ./worker.ts into one ESM file with `openclaw` left external. The worker must run
+ * on plain Node: a TypeScript loader such as tsx changes how OpenClaw's own dependencies
+ * resolve (memory-core then fails to load). The runtime build calls this too.
+ */
+export async function buildWorkerBundle(outfile: string): Promise<string> {
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: [fileURLToPath(new URL("./worker.ts", import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    external: ["openclaw"],
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+async function defaultWorker(): Promise<{ path: string; execArgv: string[] }> {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".ts")) {
-    return { path: join(dirname(here), "worker.ts"), execArgv: ["--import", import.meta.resolve("tsx")] };
+    // From source: bundle next to OpenClaw so that `import "openclaw"` resolves as in production.
+    const out = join(RUNTIME_ROOT, "node_modules", ".cache", "serverless-openclaw", "openclaw-worker.mjs");
+    return { path: await buildWorkerBundle(out), execArgv: [] };
   }
   return { path: join(dirname(here), "openclaw-worker.js"), execArgv: [] };
 }
@@ -88,7 +119,8 @@ export class OpenClawEngine implements AgentEngine {
       compileCacheDir,
       extra: { HOME: join(stateDir, "home"), ...this.options.extraChildEnv },
     });
-    const worker = this.options.worker ?? defaultWorker();
+    const worker = this.options.worker ?? (await defaultWorker());
+    onStage?.("worker-ready");
     this.logStream = createWriteStream(join(stateDir, "logs", "worker.log"), { flags: "a", mode: 0o600 });
     const child = spawn(
       process.execPath,
@@ -131,20 +163,29 @@ export class OpenClawEngine implements AgentEngine {
   async warmUp(): Promise<void> {
     // Without a key the turn could only fail; the first real turn reports the missing key.
     if (!this.settings.apiKey) return;
+    const prepareOnly = (this.options.warmUp ?? "prepare-only") === "prepare-only";
     try {
-      await this.run({
-        sessionKey: WARMUP_SESSION_KEY,
-        text: WARMUP_PROMPT,
-        signal: new AbortController().signal,
-        onEvent: () => {},
-      });
+      await this.startRun(
+        {
+          sessionKey: WARMUP_SESSION_KEY,
+          text: WARMUP_PROMPT,
+          signal: new AbortController().signal,
+          onEvent: () => {},
+        },
+        prepareOnly,
+      );
     } catch (err) {
+      if (prepareOnly && err instanceof EngineError && err.code === "aborted") return;
       // A failing provider shows up on the user's turn with a proper error; warming is best effort.
       this.log(`warm-up turn failed: ${err instanceof EngineError ? err.code : String(err)}`);
     }
   }
 
   run(request: RunRequest): Promise<{ text: string }> {
+    return this.startRun(request, false);
+  }
+
+  private startRun(request: RunRequest, stopBeforeModel: boolean): Promise<{ text: string }> {
     const { settings } = this;
     if (!settings.apiKey) return Promise.reject(missingApiKeyError(settings.provider));
     if (request.signal.aborted) return Promise.reject(abortedError());
@@ -190,6 +231,7 @@ export class OpenClawEngine implements AgentEngine {
         sessionKey: toOpenClawSessionKey(request.sessionKey),
         text: request.text,
         timeoutSeconds: settings.runTimeoutSeconds,
+        ...(stopBeforeModel ? { stopBeforeModel } : {}),
       });
     });
   }

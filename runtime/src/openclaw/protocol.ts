@@ -25,6 +25,11 @@ export const toWorkerSchema = z.discriminatedUnion("type", [
     sessionKey: z.string(),
     text: z.string(),
     timeoutSeconds: z.number().int().positive().optional(),
+    /**
+     * Warm-up without an LLM call: OpenClaw prepares the whole turn (tools, system prompt,
+     * session), then the run is aborted as the model call starts.
+     */
+    stopBeforeModel: z.boolean().optional(),
   }),
   z.object({ type: z.literal("abort"), runId: z.string() }),
   /** The config file changed: load it again for the next runs. */

@@ -88,6 +88,7 @@ async function runTurn(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
         abortSignal: controller.signal,
         ...(msg.timeoutSeconds ? { timeoutOverrideSeconds: msg.timeoutSeconds } : {}),
         onAgentRunStart: () => {
+          if (msg.stopBeforeModel) controller.abort();
           emit({ type: "phase", phase: "starting_model" });
           return undefined;
         },
