@@ -29,7 +29,9 @@ function healthcheck(file: string): number | null {
   );
   const [bin, ...args] = cmd as string[];
   expect(bin).toBe("node");
-  return spawnSync(process.execPath, args, { env: { RUNTIME_HEALTH_FILE: file } }).status;
+  return spawnSync(process.execPath, args, {
+    env: { RUNTIME_HEALTH_FILE: file } as unknown as NodeJS.ProcessEnv,
+  }).status;
 }
 
 describe("runtime/Dockerfile", () => {
@@ -53,7 +55,11 @@ describe("runtime/Dockerfile", () => {
   it("the entry point exits non-zero with one clear line when the environment is incomplete", () => {
     const res = spawnSync(process.execPath, ["--import", "tsx", join(root, "runtime/src/main.ts")], {
       cwd: join(root, "runtime"),
-      env: { PATH: process.env.PATH, APP_MODE: "aws", RUNTIME_USER_ID: "user-1" },
+      env: {
+        PATH: process.env.PATH,
+        APP_MODE: "aws",
+        RUNTIME_USER_ID: "user-1",
+      } as unknown as NodeJS.ProcessEnv,
       encoding: "utf8",
     });
     expect(res.status).toBe(2);

@@ -109,6 +109,15 @@ async function waitFor(
   }
 }
 
+/** The runtime's "runtime ready" log lines: its start-up stages in ms. */
+function readyLines(): string[] {
+  const file = launcher.logFile(userId);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.includes('"runtime ready"'));
+}
+
 function logTail(): string {
   const file = launcher.logFile(userId);
   return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-30).join("\n") : "(no log)";
@@ -172,6 +181,7 @@ describe("the runtime with real OpenClaw", () => {
       throw err;
     }
     console.log(`cold start: send → final ${Date.now() - launched} ms`);
+    console.log(readyLines().at(-1));
     const events = eventsFor(messageId);
     const deltas = events.filter((e) => e.type === "delta");
     expect(deltas.length).toBeGreaterThan(0);
@@ -319,6 +329,7 @@ describe("the runtime with real OpenClaw", () => {
   it("continues the conversation after a restart (OpenClaw sees the earlier turns)", async () => {
     const { messageId } = await send("what did I say first?", conversationA);
     await watcher.until(outcome(messageId), 90_000, "reply after restart");
+    console.log(readyLines().at(-1));
     const req = llm.requests.find((r) => r.userText.includes("what did I say first?"));
     const history = (req?.messages ?? []).map((m) => m.text).join("\n");
     expect(history).toContain("hello");

@@ -421,12 +421,15 @@ describe("lifecycle", () => {
 
     // A launcher decided this runtime was dead and started another one.
     const now = new Date().toISOString();
-    const { userId: _u, version, ...rest } = after;
-    await ports.taskStates.compareAndSet(userId, version, {
-      ...rest,
-      taskRef: "local:424242",
-      startedAt: now,
-    });
+    // The heartbeat writes concurrently: retry until our write wins.
+    for (let written = false; !written; ) {
+      const { userId: _u, version, ...rest } = await ports.taskStates.get(userId);
+      written = !!(await ports.taskStates.compareAndSet(userId, version, {
+        ...rest,
+        taskRef: "local:424242",
+        startedAt: now,
+      }));
+    }
     await expect(runner.stopped).resolves.toMatchObject({ reason: "superseded", exitCode: 0 });
     const row = await ports.taskStates.get(userId);
     expect(row).toMatchObject({ status: "Running", taskRef: "local:424242" });

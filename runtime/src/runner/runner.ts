@@ -766,8 +766,9 @@ export class Runner {
     if (!this.dirty || this.phase !== "running") return;
     this.dirty = false;
     try {
+      const began = Date.now();
       const r = await this.sync.sync();
-      this.opts.log("info", "state synced", { ...r });
+      this.opts.log("info", "state synced", { ...r, ms: Date.now() - began });
     } catch (err) {
       this.dirty = true;
       this.opts.log("warn", "state sync failed", { error: describeError(err) });
@@ -806,14 +807,17 @@ export class Runner {
       .catch((err) => log("warn", "could not close the subscription", { error: describeError(err) }));
     if (this.engine) {
       const budget = Math.max(1_000, Math.min(8_000, remaining() - 8_000));
+      const began = Date.now();
       await this.engine
         .stop(budget)
         .catch((err) => log("warn", "engine stop failed", { error: describeError(err) }));
+      log("info", "engine stopped", { ms: Date.now() - began });
     }
     if (this.sync.isRestored) {
       try {
+        const began = Date.now();
         const r = await withTimeout(this.sync.sync(), Math.max(1_000, remaining() - 2_000));
-        if (r) log("info", "final state sync", { ...r });
+        if (r) log("info", "final state sync", { ...r, ms: Date.now() - began });
         else log("warn", "final state sync did not finish in time");
       } catch (err) {
         log("error", "final state sync failed", { error: describeError(err) });

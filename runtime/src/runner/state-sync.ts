@@ -86,6 +86,8 @@ export function isExcludedPath(rel: string): boolean {
   if (name === STATE_MARKER) return true;
   if (parts.length === 1 && EXCLUDED_ROOT_FILES.has(name)) return true;
   if (parts.slice(0, -1).some((p) => EXCLUDED_DIRS.has(p))) return true;
+  // memory-core rebuilds its index in a scratch copy of the agent database.
+  if (name.includes(".memory-reindex-")) return true;
   return EXCLUDED_SUFFIXES.some((s) => name.endsWith(s));
 }
 
