@@ -310,7 +310,7 @@ describe("permissions", () => {
     const passRole = allStatements().filter(({ s }) => actionsOf(s).includes("iam:PassRole"));
     const ours = passRole.filter(({ stack }) => stack === "server");
     expect(ours).toHaveLength(1);
-    const [{ s }] = ours as [{ s: Statement }];
+    const s = ours[0]?.s as Statement;
     expect(s.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } });
     const arns = JSON.stringify(s.Resource);
     expect(resourcesOf(s)).toHaveLength(2);

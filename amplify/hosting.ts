@@ -1,4 +1,5 @@
 import { defineHosting } from "@aws-amplify/hosting";
+import { CfnOutput } from "aws-cdk-lib";
 import { readAmplifyOutputs } from "./outputs";
 import { attachServerAccess, serverHostingProps } from "./server/hosting-config";
 
@@ -13,3 +14,5 @@ import { attachServerAccess, serverHostingProps } from "./server/hosting-config"
 const outputs = readAmplifyOutputs();
 const hosting = defineHosting({ framework: "nextjs", ...serverHostingProps(outputs) });
 attachServerAccess(hosting.stack, outputs);
+// For amplify/scripts/app-url.ts and register-webhook.ts.
+new CfnOutput(hosting.stack, "AppUrl", { value: hosting.resources.distributionUrl });

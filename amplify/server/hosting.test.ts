@@ -61,7 +61,7 @@ describe("hosting (standalone construct, OpenNext-shaped fixture)", () => {
     const vars = env.Variables;
     for (const [k, v] of Object.entries(outputs.custom.openclaw.serverEnv)) expect(vars[k], k).toBe(v);
     // The names match what the server's configuration loader requires (Lambda adds AWS_REGION).
-    const config = loadConfig({ ...vars, AWS_REGION: "eu-west-1" } as NodeJS.ProcessEnv);
+    const config = loadConfig({ ...vars, AWS_REGION: "eu-west-1" } as unknown as NodeJS.ProcessEnv);
     expect(config.mode).toBe("aws");
     expect(config.runtime).toMatchObject({ kind: "ecs", subnets: ["subnet-a", "subnet-b"] });
     expect(JSON.stringify(vars)).not.toMatch(/sk-|bot\d+:|PASSWORD/i);
