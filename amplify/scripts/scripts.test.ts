@@ -17,6 +17,7 @@ import * as appUrl from "./app-url";
 import type { Io } from "./common";
 import * as invite from "./invite-user";
 import * as register from "./register-webhook";
+import * as sandboxEnv from "./sandbox-env";
 import * as setSecret from "./set-secret";
 import * as stop from "./stop-runtime";
 import * as tail from "./tail-logs";
@@ -112,6 +113,7 @@ describe("--help", () => {
     ["app-url", appUrl.main],
     ["tail-logs", tail.main],
     ["stop-runtime", stop.main],
+    ["sandbox-env", sandboxEnv.main],
   ])("%s explains itself without touching AWS", async (_name, main) => {
     const out = io();
     await expect(main(["--help"], out)).resolves.toBe(0);
@@ -324,6 +326,23 @@ describe("stop-runtime", () => {
     });
     expect(out.lines[0]).toMatch(/No runtime is running/);
     expect(ecs.commandCalls(StopTaskCommand)).toHaveLength(0);
+  });
+});
+
+describe("sandbox-env", () => {
+  it("prints the server configuration under the names lib/env.ts reads, and loadConfig accepts it", async () => {
+    const { loadConfig } = await import("../../lib/env");
+    const out = io();
+    await sandboxEnv.main(["--outputs", outputsFile], out);
+    const env = Object.fromEntries(
+      out.lines
+        .join("\n")
+        .split("\n")
+        .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+    );
+    expect(env.APP_MODE).toBe("aws");
+    expect(env.AWS_REGION).toBe("eu-west-1");
+    expect(loadConfig(env as unknown as NodeJS.ProcessEnv).mode).toBe("aws");
   });
 });
 
