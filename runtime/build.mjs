@@ -22,8 +22,9 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node24",
-  // openclaw is installed next to the bundle; ws's native speed-ups are optional.
-  external: ["openclaw", "openclaw/*", "bufferutil", "utf-8-validate"],
+  // openclaw is installed next to the bundle; ws's native speed-ups are optional; esbuild is
+  // only imported when the engine runs from source (it bundles its worker on the fly).
+  external: ["openclaw", "openclaw/*", "bufferutil", "utf-8-validate", "esbuild"],
   // Bundled CommonJS dependencies (the AWS SDK, ws) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
