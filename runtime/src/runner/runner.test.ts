@@ -312,6 +312,29 @@ describe("failures and abort", () => {
     expect(error?.message).not.toContain("exploded");
   });
 
+  it("restarts a dead engine and retries the message it was answering", async () => {
+    const engine = new FakeEngine();
+    let first = true;
+    engine.script = (text) => {
+      if (first) {
+        first = false;
+        setTimeout(() => engine.crash(), 100);
+        return [{ delta: "half" }, { wait: 10_000 }];
+      }
+      return [{ delta: `re ${text}` }];
+    };
+    const { watcher, userId } = await startRunner({ engine });
+    const { messageId } = await send(ports, userId, "survive");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 15_000, "final after restart");
+    expect(engine.startCalls).toBe(2);
+    expect(engine.runs.map((r) => r.outcome)).toEqual(["failed", "done"]);
+    expect(watcher.of("final")).toHaveLength(1);
+    expect(watcher.finalFor(messageId)?.content).toBe("re survive");
+    expect(watcher.of("status").some((s) => s.state === "waking" && s.stage === "restarting_openclaw")).toBe(
+      true,
+    );
+  });
+
   it("aborts the run of a conversation at once when asked, and stores what was said", async () => {
     const engine = new FakeEngine();
     engine.script = () => [{ delta: "thinking..." }, { wait: 30_000 }, { delta: "never" }];

@@ -107,6 +107,7 @@ export type StartTimings = Record<string, number>;
 
 const STALE_STOPPING_MS = 90_000;
 const RETRY_BACKOFF_MS = 2_000;
+const MAX_ENGINE_RESTARTS = 3;
 
 export class Runner {
   private phase: Phase = "new";
@@ -128,6 +129,8 @@ export class Runner {
   private statusChain: Promise<void> = Promise.resolve();
   private rowChain: Promise<unknown> = Promise.resolve();
   private stopPromise: Promise<void> | undefined;
+  private recovering: Promise<void> | undefined;
+  private engineRestarts = 0;
   private resolveStopped!: (result: StopResult) => void;
   /** Resolves once the runner has stopped, whatever stopped it. */
   readonly stopped: Promise<StopResult>;
@@ -650,6 +653,15 @@ export class Runner {
       });
       return;
     }
+    const engineDied = this.engine !== undefined && this.engine.pids().length === 0 && !this.isStopping();
+    if (engineDied && item.attempts < this.o.maxAttempts) {
+      // OpenClaw's process is gone: start a new one and retry this message (another attempt).
+      log("error", "the engine died during a run; restarting it", { runId, error: describeError(err) });
+      const retryAt = Date.now() + RETRY_BACKOFF_MS;
+      await this.ports.queue.renew(userId, item.id, workerId, new Date(retryAt));
+      void this.recoverEngine();
+      return;
+    }
     if (err instanceof EngineError) {
       log("info", "run failed", { runId, code: err.code });
       await this.finishWithError(run, stream, replyId, partial, tools, {
@@ -730,6 +742,45 @@ export class Runner {
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Replaces an engine whose process died. Runs that were in progress have renewed their
+   * claims for a short while, so they are retried once the new engine is up. An engine
+   * that keeps dying stops the runtime (exit code 1); the next message starts a new one.
+   */
+  private recoverEngine(): Promise<void> {
+    this.recovering ??= (async () => {
+      const { log } = this.opts;
+      this.engineRestarts++;
+      if (this.engineRestarts > MAX_ENGINE_RESTARTS) {
+        await this.stop("the engine kept dying", { exitCode: 1 });
+        return;
+      }
+      this.phase = "starting";
+      this.startedAt = Date.now();
+      this.stage("restarting_openclaw");
+      try {
+        await this.engine?.stop(2_000).catch(() => undefined);
+        if (!this.loaded) throw new Error("settings not loaded");
+        const engine = this.opts.createEngine(this.loaded.engine);
+        this.engine = engine;
+        await engine.start((s) => this.stage(s));
+        if (this.isStopping()) return;
+        this.phase = "running";
+        this.publishStatus("ready");
+        log("info", "engine restarted", { ms: Date.now() - this.startedAt });
+        void this.drain();
+      } catch (err) {
+        if (this.isStopping()) return;
+        log("error", "could not restart the engine", { error: describeError(err) });
+        await this.notifyQueuedOfStartFailure(err);
+        await this.stop("engine restart failed", { exitCode: 1 });
+      }
+    })().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
+  }
 
   private idleTimeoutMs(): number {
     return this.opts.idleTimeoutMs ?? (this.loaded?.settings.idleTimeoutMinutes ?? 15) * 60_000;

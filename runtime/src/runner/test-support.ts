@@ -173,6 +173,8 @@ export class FakeEngine implements AgentEngine {
   startCalls = 0;
   stopCalls = 0;
   startDelayMs = 0;
+  private running = false;
+  private readonly inFlight = new Set<AbortController>();
   failStart: Error | undefined;
   /** Called at start(), e.g. to look at the restored state folder. */
   onStart: (() => void | Promise<void>) | undefined;
@@ -191,6 +193,7 @@ export class FakeEngine implements AgentEngine {
     await new Promise((r) => setTimeout(r, this.startDelayMs));
     if (this.failStart) throw this.failStart;
     await this.onStart?.();
+    this.running = true;
   }
 
   async warmUp(): Promise<void> {
@@ -200,17 +203,25 @@ export class FakeEngine implements AgentEngine {
   async run(request: RunRequest): Promise<{ text: string }> {
     const run: FakeRun = { sessionKey: request.sessionKey, text: request.text, startedAt: Date.now() };
     this.runs.push(run);
+    if (!this.running) throw new EngineError("runtime_failed", "The agent is not running.");
+    const crash = new AbortController();
+    this.inFlight.add(crash);
+    const signal = AbortSignal.any([request.signal, crash.signal]);
     let text = "";
     try {
       for (const step of this.script(request.text)) {
+        if (crash.signal.aborted) throw crash.signal.reason;
         if (request.signal.aborted) throw new EngineError("aborted", "aborted");
         if ("delta" in step) {
           text += step.delta;
           request.onEvent({ type: "delta", text: step.delta });
         } else if ("phase" in step) request.onEvent({ type: "phase", phase: step.phase });
         else if ("tool" in step) request.onEvent({ type: "tool", ...step.tool } satisfies EngineEvent);
-        else if ("wait" in step) await abortableSleep(step.wait, request.signal);
-        else throw step.fail;
+        else if ("wait" in step) {
+          await abortableSleep(step.wait, signal).catch((err) => {
+            throw crash.signal.aborted ? crash.signal.reason : err;
+          });
+        } else throw step.fail;
       }
       run.outcome = "done";
       return { text };
@@ -219,6 +230,7 @@ export class FakeEngine implements AgentEngine {
       throw err;
     } finally {
       run.endedAt = Date.now();
+      this.inFlight.delete(crash);
     }
   }
 
@@ -228,10 +240,18 @@ export class FakeEngine implements AgentEngine {
 
   async stop(_deadlineMs: number): Promise<void> {
     this.stopCalls++;
+    this.running = false;
+  }
+
+  /** Like OpenClaw's process dying: runs in progress fail, pids() becomes empty. */
+  crash(): void {
+    this.running = false;
+    for (const c of this.inFlight)
+      c.abort(new EngineError("runtime_failed", "The agent process stopped unexpectedly."));
   }
 
   pids(): number[] {
-    return [];
+    return this.running ? [process.pid] : [];
   }
 }
 
