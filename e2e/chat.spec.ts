@@ -21,6 +21,8 @@ test.describe("chat", () => {
     chat,
     info,
   }) => {
+    // A cold start plus OpenClaw's first-turn initialisation: minutes on a busy 2-core CI box.
+    test.setTimeout(480_000);
     await signIn.signInTo(info.users.alice, "/");
     // Opening the chat wakes the agent; its state and the elapsed seconds are visible.
     await expect(chat.status).toHaveAttribute("data-state", "waking");
@@ -35,7 +37,9 @@ test.describe("chat", () => {
     mkdirSync(DOCS, { recursive: true });
     await page.screenshot({ path: join(DOCS, "screenshot-waking.png") });
 
-    await expect(chat.assistantWith("You said: Hello agent, are you there?")).toBeVisible();
+    await expect(chat.assistantWith("You said: Hello agent, are you there?")).toBeVisible({
+      timeout: 360_000,
+    });
     const seen = await stopWatching();
     // Several visible steps before the stored reply replaced the stream.
     expect(seen.length, `streamed texts: ${JSON.stringify(seen)}`).toBeGreaterThanOrEqual(3);
@@ -153,9 +157,19 @@ test.describe("chat", () => {
     await signIn.signInTo(info.users.alice, "/");
     await expect(page.getByTestId("sidebar")).toBeHidden();
     await page.getByTestId("open-sidebar").click();
-    await expect(chat.conversations.filter({ hasText: "Hello agent" })).toBeVisible();
-    await chat.conversations.filter({ hasText: "Hello agent" }).click();
+    const drawer = page.getByTestId("sidebar-drawer");
+    const row = drawer.getByTestId("conversation-item").filter({ hasText: "Hello agent" });
+    await expect(row).toBeVisible();
+    await row.click();
+    await expect(drawer).toBeHidden();
     await expect(chat.assistantWith("You said: Hello agent")).toBeVisible();
     await expect(chat.input).toBeVisible();
+    // Dark mode, remembered across a reload.
+    await page.getByTestId("theme-toggle").click();
+    await expect(page.locator("html")).toHaveClass(/dark/);
+    await page.reload();
+    await expect(page.locator("html")).toHaveClass(/dark/);
+    await expect(chat.assistantWith("You said: Hello agent")).toBeVisible();
+    await page.screenshot({ path: join(DOCS, "screenshot-phone-dark.png") });
   });
 });

@@ -1,22 +1,12 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createContainer } from "../lib/container";
 import { configFromLocalCloud } from "../lib/env";
 import { startLocalCloud } from "../lib/local/cloud";
 import { createTestUser, signInForTest } from "../lib/services/test-support";
 import { startFakeLlm } from "./fixtures/fake-llm";
+import { buildApp, freePort, startApp, stopPid } from "./support/app-server";
 import { E2E_INFO_ENV, type E2eInfo } from "./support/info";
 import { startLlmControl } from "./support/llm-control";
 
@@ -29,60 +19,6 @@ import { startLlmControl } from "./support/llm-control";
  *
  * E2E_SKIP_BUILD=1 reuses an existing `.next/e2e` build; E2E_KEEP=1 keeps the temp folder.
  */
-
-const ROOT = resolve(import.meta.dirname, "..");
-const DIST_DIR = ".next/e2e";
-const NEXT_BIN = join(ROOT, "node_modules", "next", "dist", "bin", "next");
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function waitFor(url: string, timeoutMs: number, child: ChildProcess, log: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) {
-      throw new Error(`next start exited with ${child.exitCode}:\n${readFileSync(log, "utf8").slice(-3000)}`);
-    }
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${readFileSync(log, "utf8").slice(-3000)}`);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`: only processes this setup started (or its app launched). */
-async function stopPid(pid: number, graceMs: number): Promise<void> {
-  if (!isRunning(pid)) return;
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const until = Date.now() + graceMs;
-  while (Date.now() < until && isRunning(pid)) await new Promise((r) => setTimeout(r, 100));
-  if (isRunning(pid)) process.kill(pid, "SIGKILL");
-}
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), "openclaw-e2e-"));
@@ -121,31 +57,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       );
     });
 
-    const env = {
-      ...process.env,
-      NEXT_DIST_DIR: DIST_DIR,
-      NEXT_SKIP_TYPECHECK: "1",
-      NEXT_TELEMETRY_DISABLED: "1",
-      APP_MODE: "local",
-      LOCAL_CLOUD_FILE: cloud.file,
-    };
-    if (process.env.E2E_SKIP_BUILD !== "1" || !existsSync(join(ROOT, DIST_DIR, "BUILD_ID"))) {
-      console.log("[e2e] next build …");
-      const build = spawnSync(process.execPath, [NEXT_BIN, "build"], { cwd: ROOT, env, stdio: "inherit" });
-      if (build.status !== 0) throw new Error(`next build failed with ${build.status}`);
-    }
-    const log = join(dir, "next.log");
-    const out = openSync(log, "a");
-    const next = spawn(process.execPath, [NEXT_BIN, "start", "-H", "127.0.0.1", "-p", String(appPort)], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", out, out],
-    });
-    closeSync(out);
-    cleanups.push(async () => {
-      if (next.pid) await stopPid(next.pid, 5_000);
-    });
-    await waitFor(`${appUrl}/api/health`, 90_000, next, log);
+    buildApp({ cloudFile: cloud.file, reuse: process.env.E2E_SKIP_BUILD === "1" });
+    const app = await startApp({ cloudFile: cloud.file, port: appPort, logFile: join(dir, "next.log") });
+    cleanups.push(() => app.stop());
 
     // Two users: alice (the first user of the pool) and bob, each with their own settings
     // pointing at the fake LLM. Only alice pre-warms: one OpenClaw at a time on a small CI box.

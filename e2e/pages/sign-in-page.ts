@@ -23,6 +23,6 @@ export class SignInPage {
     await this.page.goto(path);
     await expect(this.form).toBeVisible();
     await this.submit(user.email, user.password);
-    await expect(this.page.getByTestId("sign-out").first()).toBeAttached();
+    await expect(this.page).not.toHaveURL(/\/sign-in/);
   }
 }

@@ -158,18 +158,27 @@ export async function sendMessage(
   }
 
   await ports.queue.enqueue(item);
-  await ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() });
-  try {
+  // The wake-up is what the user waits for: it goes out alongside the bookkeeping, not after it.
+  const [bumped, announced, woken] = await Promise.allSettled([
+    ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() }),
     // Other tabs (and the sidebar) learn about the message from this; the sender already shows it.
-    await ports.publisher.publish(conversationChannel(userId, conversationId), [
+    ports.publisher.publish(conversationChannel(userId, conversationId), [
       { type: "message", at: nowIso(), message },
-    ]);
-  } catch (err) {
-    // The message is stored and queued; a tab that missed the event catches up from the store.
-    console.warn("sendMessage: publishing the message event failed", (err as Error).message);
-  }
-  await ports.ensureRuntime(userId);
+    ]),
+    ports.ensureRuntime(userId),
+  ]);
+  if (woken.status === "rejected") throw woken.reason;
+  // The message is stored and queued; a tab that missed the event catches up from the store,
+  // and a conversation that did not move up in the list moves with the reply.
+  if (bumped.status === "rejected")
+    console.warn("sendMessage: updating the conversation failed", describe(bumped.reason));
+  if (announced.status === "rejected")
+    console.warn("sendMessage: publishing the message event failed", describe(announced.reason));
   return { conversationId, messageId, duplicate: false, ...(created ? { conversation: created } : {}) };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** A recent duplicate that is neither queued nor answered was never enqueued: the earlier request failed halfway. */

@@ -1,0 +1,247 @@
+/*
+ * `npm run bench:chat`: the warm-turn overhead of our whole path, in one run.
+ *
+ *   ours:   POST /api/chat (the production build, over HTTP) → queue → wake-up → runner →
+ *           OpenClaw → fake LLM → deltas published → first delta at a subscriber
+ *           (subscribed like the browser: Cognito token, `/chat/<sub>/*`)
+ *   direct: engine.run() on the same warm OpenClaw engine, in the same process as the
+ *           runner, bypassing route, queue and events; time to its first delta
+ *
+ * Both legs alternate turn by turn (which one goes first alternates too), each in its own
+ * session of the same length, after a few warm-up turns. Prints p50 and p95 of each and
+ * the ratio of the medians (target < 1.10). Everything runs on 127.0.0.1 and stops at the end.
+ *
+ * Options (env): BENCH_TURNS (default 20), BENCH_WARMUP (3), BENCH_REUSE_BUILD=1 (reuse .next/e2e).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AppSyncEventsSubscriber } from "../../lib/aws/appsync-events-subscriber";
+import { createContainer } from "../../lib/container";
+import { type ChatEvent, chatEventSchema, newId } from "../../lib/contracts";
+import { configFromLocalCloud } from "../../lib/env";
+import { startLocalCloud } from "../../lib/local/cloud";
+import { signInForTest } from "../../lib/services/test-support";
+import { createRunnerPorts } from "../../runtime/src/container";
+import type { AgentEngine } from "../../runtime/src/engine";
+import { OpenClawEngine } from "../../runtime/src/openclaw";
+import { Runner } from "../../runtime/src/runner/runner";
+import { startFakeLlm } from "../fixtures/fake-llm";
+import { buildApp, freePort, startApp } from "../support/app-server";
+
+const TURNS = Number(process.env.BENCH_TURNS ?? 20);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const TURN_TIMEOUT_MS = 120_000;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? Number.NaN;
+}
+
+const fmt = (ms: number) => `${ms.toFixed(0).padStart(5)} ms`;
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), TURN_TIMEOUT_MS)),
+  ]);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-chat-"));
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.warn("cleanup:", e));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+
+  try {
+    // The fake LLM answers at once, so the numbers are our overhead plus OpenClaw's own.
+    const llm = await startFakeLlm();
+    cleanups.push(() => llm.close());
+    llm.setFallback((req) => ({ text: `Echo: ${req.userText}`, chunks: 4, chunkDelayMs: 0 }));
+
+    const appPort = await freePort();
+    const cloud = await startLocalCloud({
+      stateDir: join(dir, "cloud"),
+      ports: { dynamodb: 0, events: 0, cognito: 0 },
+      appUrl: `http://127.0.0.1:${appPort}`,
+    });
+    cleanups.push(() => cloud.close());
+    const config = configFromLocalCloud(cloud.info, cloud.file);
+    const container = createContainer(config);
+    const user = await signInForTest(cloud.info.cognito, cloud.firstUser.email, cloud.firstUser.password);
+    await container.settingsStore.putSettings(user.sub, {
+      provider: "openai-compatible",
+      model: "fake-model",
+      baseUrl: `${llm.url}/v1`,
+      idleTimeoutMinutes: 60,
+      prewarm: false,
+      runTimeoutSeconds: 120,
+    });
+    await container.secrets.putSecret(user.sub, "llm-api-key", "sk-bench");
+
+    // The runtime, in this process, so the direct leg can call its very engine.
+    const stateDir = join(dir, "runtime", "openclaw");
+    mkdirSync(stateDir, { recursive: true });
+    let engine: AgentEngine | undefined;
+    const runner = new Runner(createRunnerPorts(config), {
+      userId: user.sub,
+      workerId: `bench-${process.pid}`,
+      stateDir,
+      scratchDir: `${stateDir}.snapshots`,
+      createEngine: (settings) => {
+        engine = new OpenClawEngine({ stateDir, settings, parentEnv: process.env });
+        return engine;
+      },
+      log: () => undefined,
+      idleTimeoutMs: 60 * 60_000,
+    });
+    cleanups.push(async () => {
+      await runner.stop("bench done");
+    });
+    const coldStart = Date.now();
+    console.log("[bench] starting OpenClaw (cold start) …");
+    await runner.start();
+    console.log(`[bench] runtime ready in ${((Date.now() - coldStart) / 1000).toFixed(1)} s`);
+    const warmEngine = engine;
+    if (!warmEngine) throw new Error("the runner did not create an engine");
+
+    buildApp({ cloudFile: cloud.file, reuse: process.env.BENCH_REUSE_BUILD === "1" });
+    const app = await startApp({ cloudFile: cloud.file, port: appPort, logFile: join(dir, "next.log") });
+    cleanups.push(() => app.stop());
+
+    // A subscriber like the browser's: the user's token, every conversation of the user.
+    const subscriber = new AppSyncEventsSubscriber({
+      httpEndpoint: cloud.info.events.httpEndpoint,
+      realtimeEndpoint: cloud.info.events.realtimeEndpoint,
+      region: cloud.info.region,
+      auth: { type: "userPool", token: () => user.accessToken },
+    });
+    cleanups.push(() => subscriber.close());
+    const listeners = new Set<(e: ChatEvent) => void>();
+    const sub = await subscriber.subscribe(`/chat/${user.sub}/*`, (raw) => {
+      const parsed = chatEventSchema.safeParse(raw);
+      if (parsed.success) for (const l of listeners) l(parsed.data);
+    });
+    cleanups.push(() => sub.close());
+
+    let conversationId: string | undefined;
+    /** POST → first delta of this message's run at the subscriber; resolves after its final. */
+    const oursTurn = async (text: string): Promise<{ firstDelta: number; post: number }> => {
+      let runId: string | undefined;
+      let messageId: string | undefined;
+      let firstDelta = 0;
+      let resolveDone!: () => void;
+      const done = new Promise<void>((r) => {
+        resolveDone = r;
+      });
+      const early: ChatEvent[] = [];
+      const onEvent = (e: ChatEvent) => {
+        if (!messageId) {
+          early.push(e);
+          return;
+        }
+        if (e.type === "run.started" && e.replyTo === messageId) runId = e.runId;
+        if (e.type === "delta" && e.runId === runId && firstDelta === 0) firstDelta = performance.now();
+        if (
+          (e.type === "final" && e.message.replyTo === messageId) ||
+          (e.type === "error" && e.replyTo === messageId)
+        )
+          resolveDone();
+      };
+      listeners.add(onEvent);
+      const t0 = performance.now();
+      const res = await fetch(`${app.url}/api/chat`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          text,
+          idempotencyKey: newId(),
+          ...(conversationId ? { conversationId } : {}),
+        }),
+      });
+      const post = performance.now() - t0;
+      if (res.status !== 202) throw new Error(`POST /api/chat: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as { conversationId: string; messageId: string };
+      conversationId = body.conversationId;
+      messageId = body.messageId;
+      for (const e of early.splice(0)) onEvent(e);
+      await withTimeout(done, "our turn");
+      listeners.delete(onEvent);
+      if (firstDelta === 0) throw new Error("our turn finished without a delta");
+      return { firstDelta: firstDelta - t0, post };
+    };
+
+    const directSession = `bench-direct-${newId().slice(-8)}`;
+    const directTurn = async (text: string): Promise<number> => {
+      let first = 0;
+      const t0 = performance.now();
+      await withTimeout(
+        warmEngine.run({
+          sessionKey: directSession,
+          text,
+          signal: new AbortController().signal,
+          onEvent: (e) => {
+            if (e.type === "delta" && first === 0) first = performance.now();
+          },
+        }),
+        "direct turn",
+      );
+      if (first === 0) throw new Error("the direct turn finished without a delta");
+      return first - t0;
+    };
+
+    const ours: number[] = [];
+    const posts: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i < WARMUP + TURNS; i++) {
+      const text = `Turn ${i}: say something short.`;
+      const runOurs = async () => {
+        const r = await oursTurn(text);
+        if (i >= WARMUP) {
+          ours.push(r.firstDelta);
+          posts.push(r.post);
+        }
+      };
+      const runDirect = async () => {
+        const d = await directTurn(text);
+        if (i >= WARMUP) direct.push(d);
+      };
+      if (i % 2 === 0) {
+        await runOurs();
+        await runDirect();
+      } else {
+        await runDirect();
+        await runOurs();
+      }
+      process.stdout.write(i < WARMUP ? "w" : ".");
+    }
+    process.stdout.write("\n");
+
+    const p50o = percentile(ours, 50);
+    const p50d = percentile(direct, 50);
+    console.log(
+      `\nwarm-turn overhead, ${TURNS} turns each (after ${WARMUP} warm-up turns), time to first delta:`,
+    );
+    console.log(`  ours   (POST → subscriber)   p50 ${fmt(p50o)}   p95 ${fmt(percentile(ours, 95))}`);
+    console.log(`  direct (engine.run)          p50 ${fmt(p50d)}   p95 ${fmt(percentile(direct, 95))}`);
+    console.log(
+      `  POST /api/chat answered in   p50 ${fmt(percentile(posts, 50))}   p95 ${fmt(percentile(posts, 95))}`,
+    );
+    console.log(`  overhead p50 ${fmt(p50o - p50d)}`);
+    console.log(`  ratio (p50 ours / p50 direct) ${(p50o / p50d).toFixed(3)}   target < 1.10`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
