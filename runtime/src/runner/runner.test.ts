@@ -312,6 +312,25 @@ describe("failures and abort", () => {
     expect(error?.message).not.toContain("exploded");
   });
 
+  it("publishes the stored reply when another one was stored first (a stop raced the run)", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [{ wait: 400 }, { delta: "late answer" }];
+    const { watcher, userId } = await startRunner({ engine });
+    const { conversationId, messageId } = await send(ports, userId, "race me");
+    await watcher.until((e) => e.some((x) => x.type === "run.started"), 10_000, "run started");
+    await ports.chats.putMessage(userId, {
+      id: replyIdFor(messageId),
+      conversationId,
+      role: "assistant",
+      content: "",
+      status: "aborted",
+      createdAt: new Date().toISOString(),
+      replyTo: messageId,
+    });
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(watcher.finalFor(messageId)?.status).toBe("aborted");
+  });
+
   it("restarts a dead engine and retries the message it was answering", async () => {
     const engine = new FakeEngine();
     let first = true;

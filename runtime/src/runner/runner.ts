@@ -725,18 +725,23 @@ export class Runner {
   /** Stores the reply, publishes it, then completes the item: a crash in between only repeats the publish. */
   private async storeAndFinish(run: ActiveRun, stream: ChatStream, message: Message): Promise<void> {
     const { userId, workerId } = this.opts;
-    await this.ports.chats.putMessage(userId, message);
+    const fresh = await this.ports.chats.putMessage(userId, message);
+    // Someone stored this reply first (a stop pressed as the run began stores an aborted
+    // one): publish what is stored, so the live view and a reload agree.
+    const stored = fresh
+      ? message
+      : ((await this.ports.chats.getMessage(userId, message.conversationId, message.id)) ?? message);
     await this.ports.chats
       .updateConversation(userId, message.conversationId, { updatedAt: message.createdAt })
       .catch((err) =>
         this.opts.log("warn", "could not touch the conversation", { error: describeError(err) }),
       );
-    stream.event(fitFinalEvent({ type: "final", at: nowIso(), runId: run.runId, message }));
+    stream.event(fitFinalEvent({ type: "final", at: nowIso(), runId: run.runId, message: stored }));
     await stream.close();
     await this.ports.queue.complete(userId, run.item.id, workerId);
     if (this.opts.onReply) {
       await this.opts
-        .onReply(run.item, message)
+        .onReply(run.item, stored)
         .catch((err) => this.opts.log("warn", "reply hook failed", { error: describeError(err) }));
     }
   }
