@@ -112,7 +112,13 @@ describe("nothing bills by the hour while idle", () => {
   it("has only the free gateway endpoints (S3 and DynamoDB), no interface endpoint", () => {
     const endpoints = resources("AWS::EC2::VPCEndpoint");
     expect(endpoints).toHaveLength(2);
-    for (const [, , r] of endpoints) expect(r.Properties?.VpcEndpointType).toBe("Gateway");
+    for (const [, , r] of endpoints) {
+      expect(r.Properties?.VpcEndpointType).toBe("Gateway");
+      // Routed from the public subnets the tasks run in.
+      expect(JSON.stringify(r.Properties?.RouteTableIds)).toMatch(
+        /publicSubnet1RouteTable.*publicSubnet2RouteTable/,
+      );
+    }
     const services = JSON.stringify(endpoints.map(([, , r]) => r.Properties?.ServiceName));
     expect(services).toMatch(/\.s3/);
     expect(services).toMatch(/\.dynamodb/);

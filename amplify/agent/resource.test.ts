@@ -24,7 +24,7 @@ beforeAll(() => {
   writeFileSync(join(context, "runtime/Dockerfile"), "FROM scratch\n");
   docker = synth("docker", 2048, 4096);
   codebuild = synth("codebuild");
-}, 120_000);
+}, 240_000);
 
 afterAll(() => {
   if (context) rmSync(context, { recursive: true, force: true });
