@@ -84,6 +84,7 @@ function ChatFrame({ children }: { children: ReactNode }) {
           role="dialog"
           aria-modal="true"
           aria-label="Conversations"
+          data-testid="sidebar-drawer"
         >
           <button
             type="button"
