@@ -130,10 +130,11 @@ async function main(): Promise<void> {
 
     let conversationId: string | undefined;
     /** POST → first delta of this message's run at the subscriber; resolves after its final. */
-    const oursTurn = async (text: string): Promise<{ firstDelta: number; post: number }> => {
+    const oursTurn = async (text: string): Promise<{ firstDelta: number; post: number; started: number }> => {
       let runId: string | undefined;
       let messageId: string | undefined;
       let firstDelta = 0;
+      let started = 0;
       let resolveDone!: () => void;
       const done = new Promise<void>((r) => {
         resolveDone = r;
@@ -144,7 +145,10 @@ async function main(): Promise<void> {
           early.push(e);
           return;
         }
-        if (e.type === "run.started" && e.replyTo === messageId) runId = e.runId;
+        if (e.type === "run.started" && e.replyTo === messageId) {
+          runId = e.runId;
+          started = performance.now();
+        }
         if (e.type === "delta" && e.runId === runId && firstDelta === 0) firstDelta = performance.now();
         if (
           (e.type === "final" && e.message.replyTo === messageId) ||
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
       await withTimeout(done, "our turn");
       listeners.delete(onEvent);
       if (firstDelta === 0) throw new Error("our turn finished without a delta");
-      return { firstDelta: firstDelta - t0, post };
+      return { firstDelta: firstDelta - t0, post, started: started - t0 };
     };
 
     const directSession = `bench-direct-${newId().slice(-8)}`;
@@ -196,6 +200,7 @@ async function main(): Promise<void> {
 
     const ours: number[] = [];
     const posts: number[] = [];
+    const starts: number[] = [];
     const direct: number[] = [];
     for (let i = 0; i < WARMUP + TURNS; i++) {
       const text = `Turn ${i}: say something short.`;
@@ -204,6 +209,7 @@ async function main(): Promise<void> {
         if (i >= WARMUP) {
           ours.push(r.firstDelta);
           posts.push(r.post);
+          starts.push(r.started);
         }
       };
       const runDirect = async () => {
@@ -231,6 +237,7 @@ async function main(): Promise<void> {
     console.log(
       `  POST /api/chat answered in   p50 ${fmt(percentile(posts, 50))}   p95 ${fmt(percentile(posts, 95))}`,
     );
+    console.log(`  POST → run.started at the subscriber  p50 ${fmt(percentile(starts, 50))}`);
     console.log(`  overhead p50 ${fmt(p50o - p50d)}`);
     console.log(`  ratio (p50 ours / p50 direct) ${(p50o / p50d).toFixed(3)}   target < 1.10`);
   } finally {
