@@ -95,8 +95,16 @@ export function connectGateway(url: string, token: string): Promise<GatewayConne
         const started = performance.now();
         let first = 0;
         const timer = setTimeout(() => finish(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
+        // Only this run's events: a previous run's trailing agent events must not count.
+        let runId: string | undefined;
+        const early: Array<Extract<Frame, { type: "event" }>> = [];
         const onEvent = (f: Extract<Frame, { type: "event" }>) => {
           const p = (f.payload ?? {}) as Record<string, unknown>;
+          if (runId === undefined) {
+            early.push(f);
+            return;
+          }
+          if (typeof p.runId === "string" && p.runId !== runId) return;
           const data = (p.data ?? {}) as Record<string, unknown>;
           const isText =
             (f.event === "chat" && p.state === "delta") ||
@@ -120,8 +128,15 @@ export function connectGateway(url: string, token: string): Promise<GatewayConne
           else res({ firstTokenMs: first, doneMs: performance.now() - started });
         };
         listeners.add(onEvent);
-        void request("chat.send", { sessionKey, message, idempotencyKey: randomUUID() }).then((r) => {
-          if (!r.ok) finish(new Error(`chat.send failed: ${JSON.stringify(r.error)}`));
+        const idempotencyKey = randomUUID();
+        void request("chat.send", { sessionKey, message, idempotencyKey }).then((r) => {
+          if (!r.ok) {
+            finish(new Error(`chat.send failed: ${JSON.stringify(r.error)}`));
+            return;
+          }
+          const id = (r.payload as { runId?: unknown } | undefined)?.runId;
+          runId = typeof id === "string" ? id : idempotencyKey;
+          for (const f of early.splice(0)) onEvent(f);
         });
       });
     }

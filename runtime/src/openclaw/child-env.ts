@@ -76,6 +76,8 @@ export function buildChildEnv(
     OPENCLAW_EXEC_SHELL_SNAPSHOT: "0",
     NODE_COMPILE_CACHE: options.compileCacheDir,
     NODE_ENV: "production",
+    // Plain log lines (they go to a file and the runtime's log, not a terminal).
+    NO_COLOR: "1",
   });
   for (const [name, value] of Object.entries(options.extra ?? {})) {
     if (!denied(name)) env[name] = value;

@@ -100,6 +100,8 @@ export function buildOpenClawConfig(
     plugins: { allow: [...(options.pluginAllow ?? DEFAULT_PLUGIN_ALLOW)] },
     update: { checkOnStart: false },
     cron: { enabled: false },
+    // Skills are restored before start; watching the folder only costs start-up time.
+    skills: { load: { watch: false } },
     gateway: { controlUi: { enabled: false } },
     logging: { file: join(options.stateDir, "logs", "openclaw.log"), maxFileBytes: 10 * 1024 * 1024 },
   };

@@ -1,5 +1,13 @@
-import { readFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import type { Provider } from "../../../lib/contracts";
+import { buildChildEnv } from "./child-env";
+import { writeOpenClawConfig } from "./config";
 
 /*
  * Pins the part of OpenClaw the worker relies on. `getReplyFromConfig` is a public export
@@ -47,4 +55,30 @@ describe("openclaw API contract", () => {
       { skipPluginValidation?: boolean; pin?: boolean; skipShellEnvFallback?: boolean } | undefined
     >();
   });
+
+  it("accepts the config we write for every provider (OpenClaw's schema rejects unknown keys)", async () => {
+    const bin = fileURLToPath(new URL("../../node_modules/openclaw/openclaw.mjs", import.meta.url));
+    const dir = await mkdtemp(join(tmpdir(), "oc-validate-"));
+    try {
+      const cases: Array<[Provider, string | undefined]> = [
+        ["anthropic", undefined],
+        ["openai", undefined],
+        ["openai-compatible", "http://127.0.0.1:9/v1"],
+      ];
+      for (const [provider, baseUrl] of cases) {
+        const stateDir = join(dir, provider);
+        const configPath = await writeOpenClawConfig(
+          { provider, model: "some-model", baseUrl, apiKey: "sk-validate", runTimeoutSeconds: 60 },
+          { stateDir },
+        );
+        const env = buildChildEnv(process.env, { stateDir, configPath, compileCacheDir: join(dir, "cache") });
+        const { stdout } = await promisify(execFile)(process.execPath, [bin, "config", "validate"], {
+          env: env as NodeJS.ProcessEnv,
+        });
+        expect(stdout).toContain("Config valid");
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
