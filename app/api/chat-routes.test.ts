@@ -23,6 +23,7 @@ type Routes = {
   stop: { POST: Handler };
   warm: { POST: Handler };
   status: { GET: Handler };
+  settings: { GET: Handler; PUT: Handler };
 };
 
 let dir: string;
@@ -60,6 +61,7 @@ beforeAll(async () => {
     stop: await import("./conversations/[id]/stop/route"),
     warm: await import("./runtime/warm/route"),
     status: await import("./runtime/status/route"),
+    settings: await import("./settings/route"),
   };
 });
 
@@ -387,5 +389,54 @@ describe("runtime", () => {
     );
     const res = await routes.warm.POST(req("POST", "/api/runtime/warm"));
     expect(res.status).toBe(202);
+  });
+});
+
+describe("settings", () => {
+  it("GET needs a token; PUT stores a key that is never returned", async () => {
+    await expectError(
+      await routes.settings.GET(req("GET", "/api/settings", { token: null })),
+      401,
+      "unauthenticated",
+    );
+    const before = await routes.settings.GET(req("GET", "/api/settings", { token: bob.accessToken }));
+    expect(await before.json()).toMatchObject({ hasApiKey: false, prewarm: true });
+    const put = await routes.settings.PUT(
+      req("PUT", "/api/settings", {
+        token: bob.accessToken,
+        body: { apiKey: "sk-route-test-secret", prewarm: false, model: "claude-opus-4" },
+      }),
+    );
+    expect(put.status).toBe(200);
+    const text = await put.text();
+    expect(text).not.toContain("sk-route-test-secret");
+    expect(JSON.parse(text)).toMatchObject({ hasApiKey: true, prewarm: false, model: "claude-opus-4" });
+    const after = await routes.settings.GET(req("GET", "/api/settings", { token: bob.accessToken }));
+    const afterText = await after.text();
+    expect(afterText).not.toContain("sk-route-test-secret");
+    expect(JSON.parse(afterText)).toMatchObject({ hasApiKey: true, prewarm: false });
+    // Alice's settings are her own.
+    const alices = await routes.settings.GET(req("GET", "/api/settings"));
+    expect(await alices.json()).toMatchObject({ hasApiKey: false, prewarm: true });
+  });
+
+  it("PUT: 400 for unknown fields, bad values, and an OpenAI-compatible provider without a base URL", async () => {
+    for (const body of [
+      { colour: "blue" },
+      { idleTimeoutMinutes: 0 },
+      { baseUrl: "file:///etc/passwd" },
+      { provider: "openai-compatible" },
+    ]) {
+      await expectError(
+        await routes.settings.PUT(req("PUT", "/api/settings", { token: bob.accessToken, body })),
+        400,
+        "bad_request",
+      );
+    }
+    await expectError(
+      await routes.settings.PUT(req("PUT", "/api/settings", { token: bob.accessToken, raw: "nope" })),
+      400,
+      "bad_request",
+    );
   });
 });
