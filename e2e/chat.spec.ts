@@ -20,6 +20,7 @@ test.describe("chat", () => {
     signIn,
     chat,
     info,
+    llm,
   }) => {
     // A cold start plus OpenClaw's first-turn initialisation: minutes on a busy 2-core CI box.
     test.setTimeout(480_000);
@@ -32,6 +33,10 @@ test.describe("chat", () => {
     await chat.send("Hello agent, are you there?");
     await expect(chat.userMessages.filter({ hasText: "Hello agent, are you there?" })).toBeVisible();
     await expect(page.getByTestId("message-waiting")).toBeVisible();
+    // A second message while it still wakes: both are answered, in order.
+    await chat.conversationId();
+    await chat.send("And a second question");
+    await expect(chat.userMessages).toHaveCount(2);
     const stopWatching = await chat.watchStreaming();
     await expect(page.getByTestId("agent-elapsed")).toHaveText(/· ([2-9]|\d\d+) s/);
     mkdirSync(DOCS, { recursive: true });
@@ -44,6 +49,13 @@ test.describe("chat", () => {
     // Several visible steps before the stored reply replaced the stream.
     expect(seen.length, `streamed texts: ${JSON.stringify(seen)}`).toBeGreaterThanOrEqual(3);
     expectGrowing(seen);
+    await expect(chat.assistantWith("You said: And a second question")).toBeVisible();
+    const asked = [...new Set((await llm.userTexts()).filter((t) => /Hello agent|second question/.test(t)))];
+    expect(asked).toEqual(["Hello agent, are you there?", "And a second question"]);
+    const order = await page.getByTestId("message-list").textContent();
+    expect(order?.indexOf("You said: Hello agent")).toBeLessThan(
+      order?.indexOf("And a second question") ?? -1,
+    );
     await expect(chat.status).toHaveAttribute("data-state", /ready|busy/);
     await expect(chat.conversations.filter({ hasText: "Hello agent, are you there?" })).toBeVisible();
   });
@@ -60,7 +72,7 @@ test.describe("chat", () => {
     await expect(chat.assistantWith("You said: Hello agent")).toHaveCount(1);
     await page.reload();
     await expect(page).toHaveURL(new RegExp(`/c/${id}$`));
-    await expect(chat.userMessages).toHaveCount(1);
+    await expect(chat.userMessages).toHaveCount(2);
     await expect(chat.assistantWith("You said: Hello agent")).toHaveCount(1);
     await expect(chat.streaming).toHaveCount(0);
   });
@@ -128,6 +140,29 @@ test.describe("chat", () => {
     await llm.unfail("flaky question");
     await page.getByTestId("retry-run").click();
     await expect(chat.assistantWith("You said: Answer this flaky question")).toBeVisible();
+  });
+
+  test("tool activity shows as a compact item that expands", async ({ page, signIn, chat, info, llm }) => {
+    await llm.when(
+      "list the workspace",
+      { toolCalls: [{ name: "exec", arguments: { command: "ls" } }] },
+      { text: "The workspace has a few files." },
+    );
+    await signIn.signInTo(info.users.alice, "/");
+    await chat.send("Please list the workspace");
+    const reply = chat.assistantWith("The workspace has a few files.");
+    await expect(reply).toBeVisible();
+    const tool = reply.getByTestId("tool-activity").filter({ hasText: "exec" });
+    await expect(tool).toBeVisible();
+    await expect(tool).toHaveAttribute("data-status", /done|error/);
+    // Collapsed by default; opens on click when there is something to show.
+    await expect(tool).not.toHaveAttribute("open", "");
+    await tool.locator("summary").click();
+    await expect(tool).toHaveAttribute("open", "");
+    await page.reload();
+    await expect(
+      chat.assistantWith("The workspace has a few files.").getByTestId("tool-activity"),
+    ).toHaveCount(1);
   });
 
   test("conversations can be renamed and deleted from the sidebar", async ({ page, signIn, chat, info }) => {

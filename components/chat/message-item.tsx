@@ -61,15 +61,23 @@ function AssistantFrame({
   children,
   testId,
   messageId,
+  runId,
   status,
 }: {
   children: React.ReactNode;
   testId: string;
   messageId?: string;
+  runId?: string;
   status?: string;
 }) {
   return (
-    <div data-testid={testId} data-message-id={messageId} data-status={status} className="group flex gap-3">
+    <div
+      data-testid={testId}
+      data-message-id={messageId}
+      data-run-id={runId}
+      data-status={status}
+      className="group flex gap-3"
+    >
       <div
         aria-hidden
         className="mt-1 flex size-7 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-xs font-semibold text-white dark:bg-zinc-100 dark:text-zinc-900"
@@ -110,7 +118,7 @@ export function AssistantMessage({ message, onRetry }: { message: Message; onRet
 
 export function StreamingReply({ run }: { run: RunView }) {
   return (
-    <AssistantFrame testId="message-streaming" status="streaming">
+    <AssistantFrame testId="message-streaming" runId={run.runId} status="streaming">
       {run.tools.map((t) => (
         <ToolActivityItem key={t.toolCallId} tool={t} />
       ))}

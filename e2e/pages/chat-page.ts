@@ -51,16 +51,23 @@ export class ChatPage {
     return this.assistantMessages.filter({ hasText: text });
   }
 
-  /** Starts watching the streaming reply; call the returned function to stop and get what was seen. */
+  /**
+   * Starts watching the next streaming reply (the first run that shows up); the returned
+   * function stops and gives every distinct text that reply showed, in order. Watches the
+   * DOM in the page, so no step between two polls is missed.
+   */
   async watchStreaming(): Promise<() => Promise<string[]>> {
     await this.page.evaluate(() => {
-      const w = window as unknown as { __seen: string[]; __observer?: MutationObserver };
+      const w = window as unknown as { __seen: string[]; __run?: string; __observer?: MutationObserver };
       w.__seen = [];
+      w.__run = undefined;
       const record = () => {
-        const el = document.querySelector(
-          '[data-testid="message-streaming"] [data-testid="message-content"]',
-        );
-        const text = el?.textContent ?? "";
+        const frame = w.__run
+          ? document.querySelector(`[data-testid="message-streaming"][data-run-id="${w.__run}"]`)
+          : document.querySelector('[data-testid="message-streaming"]');
+        if (!frame) return;
+        w.__run ??= frame.getAttribute("data-run-id") ?? undefined;
+        const text = frame.querySelector('[data-testid="message-content"]')?.textContent ?? "";
         if (text && w.__seen.at(-1) !== text) w.__seen.push(text);
       };
       w.__observer?.disconnect();
