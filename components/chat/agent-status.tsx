@@ -3,20 +3,26 @@
 import { useEffect, useState } from "react";
 import type { RuntimeView } from "./chat-state";
 
+/** The runtime's start-up stages (launcher, runner, engine), in the words the user sees. */
 const STAGES: Record<string, string> = {
   launching: "starting the container",
   provisioning: "starting the container",
   pending: "starting the container",
   restoring: "restoring memory",
+  "config-written": "starting OpenClaw",
+  "worker-ready": "starting OpenClaw",
+  spawned: "starting OpenClaw",
   starting_openclaw: "starting OpenClaw",
   warming: "warming up",
   ready: "almost ready",
 };
 
-/** A start-up stage id as words (`starting_openclaw` → "starting OpenClaw"). */
+/** A start-up stage id as words (`spawned` → "starting OpenClaw", `openclaw-import` → "loading OpenClaw"). */
 export function stageLabel(stage: string | undefined): string | undefined {
   if (!stage) return undefined;
-  return STAGES[stage] ?? stage.replace(/[_-]+/g, " ");
+  if (STAGES[stage]) return STAGES[stage];
+  if (stage.startsWith("openclaw-")) return "loading OpenClaw";
+  return stage.replace(/[_-]+/g, " ");
 }
 
 function useElapsedSeconds(since: string | undefined): number | undefined {
