@@ -171,13 +171,13 @@ export async function sendMessage(
   // The message is stored and queued; a tab that missed the event catches up from the store,
   // and a conversation that did not move up in the list moves with the reply.
   if (bumped.status === "rejected")
-    console.warn("sendMessage: updating the conversation failed", describe(bumped.reason));
+    console.warn("sendMessage: updating the conversation failed", errorText(bumped.reason));
   if (announced.status === "rejected")
-    console.warn("sendMessage: publishing the message event failed", describe(announced.reason));
+    console.warn("sendMessage: publishing the message event failed", errorText(announced.reason));
   return { conversationId, messageId, duplicate: false, ...(created ? { conversation: created } : {}) };
 }
 
-function describe(err: unknown): string {
+function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
