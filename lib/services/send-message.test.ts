@@ -155,6 +155,21 @@ describe("sendMessage", () => {
     expect(woken).toEqual([]);
   });
 
+  it("queues a Telegram message with the chat to answer in", async () => {
+    const { ports, userId } = setup();
+    const res = await sendMessage(
+      ports,
+      userId,
+      { text: "from my phone", idempotencyKey: newId() },
+      { source: "telegram", telegramChatId: 4242 },
+    );
+    expect(await ports.queue.list(userId)).toMatchObject([
+      { messageId: res.messageId, source: "telegram", telegramChatId: 4242 },
+    ]);
+    const msg = await ports.chatStore.getMessage(userId, res.conversationId, res.messageId);
+    expect(msg?.source).toBe("telegram");
+  });
+
   it("rejects a key from a clock a day off", async () => {
     const { ports, userId } = setup();
     const stale = newId(Date.now() - 2 * 24 * 3600 * 1000);

@@ -79,7 +79,12 @@ export async function sendMessage(
   ports: Pick<ServicePorts, "chatStore" | "queue" | "publisher" | "ensureRuntime">,
   userId: string,
   input: SendMessageInput,
-  opts: { source?: "web" | "telegram"; now?: Date } = {},
+  opts: {
+    source?: "web" | "telegram";
+    /** For Telegram: the chat the runtime answers in. */
+    telegramChatId?: number;
+    now?: Date;
+  } = {},
 ): Promise<SendMessageResult> {
   const now = opts.now ?? new Date();
   const text = input.text.trim();
@@ -143,6 +148,7 @@ export async function sendMessage(
     messageId,
     text,
     source: opts.source ?? "web",
+    ...(opts.telegramChatId !== undefined ? { telegramChatId: opts.telegramChatId } : {}),
     enqueuedAt: now.toISOString(),
     attempts: 0,
   };
