@@ -140,20 +140,35 @@ describe("route()", () => {
       JSON.stringify({ ...JSON.parse(Buffer.from(p ?? "", "base64url").toString()), sub: "someone-else" }),
     ).toString("base64url");
     const forged = `${h}.${forgedPayload}.${token.split(".")[2]}`;
-    await expectError(await handler()(post(ok, { authorization: `Bearer ${forged}` })), 401, "unauthenticated");
+    await expectError(
+      await handler()(post(ok, { authorization: `Bearer ${forged}` })),
+      401,
+      "unauthenticated",
+    );
   });
 
   it("validates query and path params", async () => {
     const get = route(
-      { query: z.object({ limit: z.coerce.number().int().max(50) }), params: z.object({ id: z.string().uuid() }) },
+      {
+        query: z.object({ limit: z.coerce.number().int().max(50) }),
+        params: z.object({ id: z.string().uuid() }),
+      },
       async ({ query, params }) => ({ query, params }),
     );
     const req = (q: string) =>
       new Request(`http://localhost/api/thing?${q}`, { headers: { authorization: `Bearer ${token}` } });
     const ok = await get(req("limit=5"), { params: Promise.resolve({ id: sub }) });
     expect(await ok.json()).toEqual({ query: { limit: 5 }, params: { id: sub } });
-    await expectError(await get(req("limit=500"), { params: Promise.resolve({ id: sub }) }), 400, "bad_request");
-    await expectError(await get(req("limit=5"), { params: Promise.resolve({ id: "x" }) }), 400, "bad_request");
+    await expectError(
+      await get(req("limit=500"), { params: Promise.resolve({ id: sub }) }),
+      400,
+      "bad_request",
+    );
+    await expectError(
+      await get(req("limit=5"), { params: Promise.resolve({ id: "x" }) }),
+      400,
+      "bad_request",
+    );
   });
 
   it("maps AppErrors to their status and hides internal errors behind a generic 500", async () => {
