@@ -7,8 +7,10 @@ export {
 } from "./config";
 export { classifyOpenClawError } from "./errors";
 export {
+  buildWorkerBundle,
   OpenClawEngine,
   type OpenClawEngineOptions,
+  primeCompileCache,
   WARMUP_PROMPT,
   WARMUP_SESSION_KEY,
 } from "./openclaw-engine";

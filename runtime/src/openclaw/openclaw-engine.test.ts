@@ -186,6 +186,42 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     }
   }, 60_000);
 
+  it.each([
+    ["anthropic", "anthropic-messages", ""],
+    ["openai", "responses", "/v1"],
+  ] as const)(
+    "speaks the %s API shape (text and a tool call)",
+    async (provider, api, path) => {
+      await engine.applySettings({
+        ...settings,
+        provider,
+        baseUrl: `${llm.url}${path}`,
+        model: `${provider}-fake`,
+      });
+      try {
+        llm.when(`shape ${provider}`, { text: `Hello from ${provider}.`, chunks: 3 });
+        expect((await turn(`conv-${provider}`, `shape ${provider}`)).text).toBe(`Hello from ${provider}.`);
+        const req = llm.requests.find((r) => r.userText === `shape ${provider}`);
+        expect(req).toMatchObject({ api, model: `${provider}-fake`, apiKey: KEY, stream: true });
+        llm.when(
+          `tool ${provider}`,
+          { toolCalls: [{ name: "exec", arguments: { command: `echo shape-${provider}` } }] },
+          { text: "Done." },
+        );
+        const { text, events } = await turn(`conv-${provider}`, `tool ${provider}`);
+        expect(text).toBe("Done.");
+        expect(events.filter((e) => e.type === "tool").map((e) => e.status)).toEqual(["running", "done"]);
+        const after = llm.requests.filter((r) => r.userText === `tool ${provider}`).at(-1);
+        expect(after?.messages.some((m) => m.role === "tool" && m.text.includes(`shape-${provider}`))).toBe(
+          true,
+        );
+      } finally {
+        await engine.applySettings(settings);
+      }
+    },
+    90_000,
+  );
+
   it("maps a run that outlives the run timeout to run_timeout", async () => {
     await engine.applySettings({ ...settings, runTimeoutSeconds: 5 });
     try {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -354,5 +354,38 @@ export class OpenClawEngine implements AgentEngine {
 
   private tail(): string {
     return this.recentLines.slice(-5).join(" | ").slice(0, 1000) || "no output";
+  }
+}
+
+/**
+ * Fills a Node compile cache with everything a cold start loads, including OpenClaw's lazily
+ * imported agent runtime (importing `openclaw` alone covers about half). For image builds:
+ * it runs a prepare-only warm-up against a placeholder provider, so no network is needed.
+ */
+export async function primeCompileCache(
+  compileCacheDir: string,
+  parentEnv: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
+  const stateDir = await mkdtemp(join(tmpdir(), "openclaw-prime-"));
+  const engine = new OpenClawEngine({
+    stateDir,
+    parentEnv,
+    compileCacheDir,
+    warmUp: "prepare-only",
+    settings: {
+      provider: "openai-compatible",
+      model: "prime",
+      baseUrl: "http://127.0.0.1:9/v1",
+      apiKey: "prime",
+      runTimeoutSeconds: 60,
+    },
+  });
+  try {
+    await engine.start();
+    await engine.warmUp();
+  } finally {
+    // The worker writes the cache when it exits normally.
+    await engine.stop(30_000);
+    await rm(stateDir, { recursive: true, force: true });
   }
 }
