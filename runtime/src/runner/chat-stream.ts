@@ -6,6 +6,8 @@ import { describeError, type Logger } from "./log";
  * engine may emit a token at a time, but a publish goes out at most every `flushMs`
  * (or when the buffer is large), carries at most 5 events, and only one publish is in
  * flight at a time, so a slow publish makes later ones bigger rather than more numerous.
+ * The run's first text is the exception: it goes out at once, because the time to the
+ * first visible token is what the user waits for (coalescing only pays off later).
  * Every other event flushes the buffered text first, which keeps the order the engine
  * produced.
  */
@@ -31,6 +33,7 @@ export class ChatStream {
   private queue: ChatEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
+  private firstDeltaQueued = false;
   private readonly flushMs: number;
   private readonly maxChars: number;
   /** Number of publish calls made (for tests and benchmarks). */
@@ -45,7 +48,7 @@ export class ChatStream {
   delta(text: string): void {
     if (!text) return;
     this.buffer += text;
-    if (this.buffer.length >= this.maxChars) this.flush();
+    if (!this.firstDeltaQueued || this.buffer.length >= this.maxChars) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
   }
 
@@ -80,6 +83,7 @@ export class ChatStream {
       if (cut < this.buffer.length && last >= 0xd800 && last <= 0xdbff) cut--;
       const text = this.buffer.slice(0, cut);
       this.buffer = this.buffer.slice(cut);
+      this.firstDeltaQueued = true;
       this.queue.push({
         type: "delta",
         at: nowIso(),

@@ -135,6 +135,24 @@ describe("a turn", () => {
     expect(runner.state).toBe("running");
   });
 
+  it("publishes the first text of a run at once and coalesces only what follows", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [{ delta: "a" }, { delta: "b" }, { wait: 30 }, { delta: "c" }];
+    // A window longer than the run: only the first delta may go out before the run ends.
+    const { watcher, userId } = await startRunner({ engine, flushMs: 60_000 });
+    const { messageId } = await send(ports, userId, "hi");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(watcher.of("delta").map((d) => [d.seq, d.text])).toEqual([
+      [0, "a"],
+      [1, "bc"],
+    ]);
+    const order = watcher.events
+      .filter((e) => e.type !== "status" && e.type !== "message")
+      .map((e) => e.type);
+    expect(order).toEqual(["run.started", "delta", "delta", "final"]);
+    expect(watcher.finalFor(messageId)?.content).toBe("abc");
+  });
+
   it("publishes tool activity and keeps it on the stored message", async () => {
     const engine = new FakeEngine();
     engine.script = () => [
