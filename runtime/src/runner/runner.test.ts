@@ -315,7 +315,8 @@ describe("failures and abort", () => {
       content: "partial",
       error: { code: "provider_unavailable" },
     });
-    expect(await ports.queue.list(userId)).toEqual([]);
+    // The item is completed right after the error is published.
+    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
   });
 
   it("retries a run that crashed unexpectedly, then gives up with an error", async () => {

@@ -3,6 +3,7 @@ import {
   agentChannel,
   agentEventSchema,
   type ChatEvent,
+  type Conversation,
   conversationChannel,
   MAX_EVENT_BYTES,
   type Message,
@@ -98,6 +99,8 @@ interface ActiveRun {
   controller: AbortController;
   abortReason?: AbortReason;
   done: Promise<void>;
+  /** The stored reply (if any) and the conversation, read while the item was being claimed. */
+  lookup: Promise<[Message | undefined, Conversation | undefined]>;
 }
 
 type Phase = "new" | "starting" | "running" | "stopping" | "stopped";
@@ -433,13 +436,18 @@ export class Runner {
         nextLeaseExpiry = Math.min(nextLeaseExpiry, leaseUntil);
         continue;
       }
+      // What the run reads first does not depend on the claim: read it during the claim, as it
+      // all stands between the user and the first token. The reply is stored put-once, so a
+      // reply stored by another worker after this read still cannot be stored twice.
+      const lookup = this.lookup(head);
+      lookup.catch(() => undefined); // a failed read surfaces in the run; unclaimed, it is moot
       const claimed = await this.ports.queue.claim(
         this.opts.userId,
         head.id,
         this.opts.workerId,
         new Date(Date.now() + this.o.leaseMs),
       );
-      if (claimed) this.startRun(claimed);
+      if (claimed) this.startRun(claimed, lookup);
     }
     if (Number.isFinite(nextLeaseExpiry)) this.drainAt(nextLeaseExpiry + 250);
   }
@@ -460,12 +468,21 @@ export class Runner {
 
   // ---------------------------------------------------------------- runs
 
-  private startRun(item: PendingItem): void {
+  private lookup(item: PendingItem): ActiveRun["lookup"] {
+    const { userId } = this.opts;
+    return Promise.all([
+      this.ports.chats.getMessage(userId, item.conversationId, replyIdFor(item.messageId)),
+      this.ports.chats.getConversation(userId, item.conversationId),
+    ]);
+  }
+
+  private startRun(item: PendingItem, lookup: ActiveRun["lookup"]): void {
     const run: ActiveRun = {
       item,
       runId: newId(),
       controller: new AbortController(),
       done: Promise.resolve(),
+      lookup,
     };
     this.active.set(item.conversationId, run);
     this.publishStatus("busy", { conversationId: item.conversationId });
@@ -523,7 +540,7 @@ export class Runner {
     let text = "";
     const tools = new Map<string, ToolActivity>();
     try {
-      const existing = await this.ports.chats.getMessage(userId, item.conversationId, replyId);
+      const [existing, conversation] = await run.lookup;
       if (existing) {
         // A previous attempt stored the reply and died before completing the item.
         stream.event(fitFinalEvent({ type: "final", at: nowIso(), runId, message: existing }));
@@ -531,7 +548,7 @@ export class Runner {
         await this.ports.queue.complete(userId, item.id, workerId);
         return;
       }
-      if (!(await this.ports.chats.getConversation(userId, item.conversationId))) {
+      if (!conversation) {
         log("info", "dropping a queue item of a deleted conversation", { itemId: item.id });
         await this.ports.queue.remove(userId, item.id);
         return;
