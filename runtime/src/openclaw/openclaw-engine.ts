@@ -48,6 +48,8 @@ interface PendingRun {
   reject: (e: EngineError) => void;
   onEvent: (e: EngineEvent) => void;
   settled: boolean;
+  /** The worker finished the run (after an abort this comes later than the rejection). */
+  ended: () => void;
 }
 
 /** Session used by warmUp(); never a conversation. */
@@ -96,6 +98,11 @@ export class OpenClawEngine implements AgentEngine {
   private settings: EngineSettings;
   private child: ChildProcess | undefined;
   private readonly runs = new Map<string, PendingRun>();
+  /**
+   * Per session, the end of its last run in the worker. A run waits for it: OpenClaw would
+   * otherwise steer a message into a run that is still winding down after an abort.
+   */
+  private readonly sessionTails = new Map<string, Promise<void>>();
   private readonly waiters = new Set<(m: FromWorker) => void>();
   private logStream: WriteStream | undefined;
   private readonly recentLines: string[] = [];
@@ -196,12 +203,23 @@ export class OpenClawEngine implements AgentEngine {
       );
     }
     const runId = randomUUID();
+    const sessionKey = toOpenClawSessionKey(request.sessionKey);
+    const previous = this.sessionTails.get(sessionKey) ?? Promise.resolve();
+    let ended: () => void = () => {};
+    const tail = new Promise<void>((r) => {
+      ended = r;
+    });
+    this.sessionTails.set(sessionKey, tail);
+    void tail.then(() => {
+      if (this.sessionTails.get(sessionKey) === tail) this.sessionTails.delete(sessionKey);
+    });
     return new Promise((resolve, reject) => {
       const pending: PendingRun = {
         settled: false,
         onEvent: request.onEvent,
         resolve: (r) => finish(() => resolve(r)),
         reject: (e) => finish(() => reject(e)),
+        ended,
       };
       // OpenClaw enforces the run timeout itself; this guard only catches a run that ignores it.
       const guard = setTimeout(
@@ -225,13 +243,23 @@ export class OpenClawEngine implements AgentEngine {
       };
       request.signal.addEventListener("abort", onAbort, { once: true });
       this.runs.set(runId, pending);
-      this.send({
-        type: "run",
-        runId,
-        sessionKey: toOpenClawSessionKey(request.sessionKey),
-        text: request.text,
-        timeoutSeconds: settings.runTimeoutSeconds,
-        ...(stopBeforeModel ? { stopBeforeModel } : {}),
+      // Bounded: a run that never reports its end must not block the conversation for good.
+      const waited = Promise.race([previous, new Promise<void>((r) => setTimeout(r, 10_000).unref())]);
+      void waited.then(() => {
+        if (pending.settled) {
+          // Aborted while waiting: the worker never heard of this run.
+          this.runs.delete(runId);
+          ended();
+          return;
+        }
+        this.send({
+          type: "run",
+          runId,
+          sessionKey,
+          text: request.text,
+          timeoutSeconds: settings.runTimeoutSeconds,
+          ...(stopBeforeModel ? { stopBeforeModel } : {}),
+        });
       });
     });
   }
@@ -305,6 +333,7 @@ export class OpenClawEngine implements AgentEngine {
       return;
     }
     this.runs.delete(m.runId);
+    run.ended();
     const { provider, runTimeoutSeconds } = this.settings;
     if (m.type === "failed") {
       run.reject(classifyOpenClawError(m.message, provider, runTimeoutSeconds));
@@ -323,6 +352,7 @@ export class OpenClawEngine implements AgentEngine {
       run.reject(
         new EngineError("runtime_failed", "The agent process stopped unexpectedly. Send the message again."),
       );
+      run.ended();
     }
     this.runs.clear();
   }
