@@ -9,6 +9,9 @@ class CountingLauncher implements RuntimeLauncher {
   launches: string[] = [];
   stopped: string[] = [];
   alive = new Set<string>();
+  aliveChecks: string[] = [];
+  /** Runs inside isAlive, before it answers (to look at what was published meanwhile). */
+  onAliveCheck = (): void => undefined;
   delayMs = 0;
   fail = false;
   async launch(userId: string): Promise<LaunchResult> {
@@ -20,6 +23,8 @@ class CountingLauncher implements RuntimeLauncher {
     return { taskRef };
   }
   async isAlive(taskRef: string): Promise<boolean> {
+    this.aliveChecks.push(taskRef);
+    this.onAliveCheck();
     return this.alive.has(taskRef);
   }
   async stop(taskRef: string): Promise<void> {
@@ -43,7 +48,13 @@ function deps(launcher: RuntimeLauncher, publisher = new RecordingPublisher()) {
     launcher,
     publisher,
     warn: () => undefined,
-    timing: { runningStaleMs: 5_000, startingStaleMs: 5_000, stoppingWaitMs: 1_000, pollMs: 50 },
+    timing: {
+      runningStaleMs: 5_000,
+      trustHeartbeatMs: 2_000,
+      startingStaleMs: 5_000,
+      stoppingWaitMs: 1_000,
+      pollMs: 50,
+    },
   };
 }
 
@@ -64,7 +75,8 @@ describe("ensureRuntime", () => {
     const status = publisher.on(statusChannel(userId));
     expect(status).toHaveLength(1);
     expect(status[0]).toMatchObject({ type: "status", state: "waking", stage: "launching" });
-    expect(publisher.on(agentChannel(userId)).map((e) => e.type)).toEqual(["wake", "wake"]);
+    // Each caller wakes at once; the one that launched wakes again once the task exists.
+    expect(publisher.on(agentChannel(userId)).map((e) => e.type)).toEqual(["wake", "wake", "wake"]);
   });
 
   it("only wakes a healthy running runtime", async () => {
@@ -75,6 +87,59 @@ describe("ensureRuntime", () => {
     await ensureRuntime(deps(launcher, publisher), userId);
     expect(launcher.launches).toHaveLength(1);
     expect(publisher.on(statusChannel(userId))).toHaveLength(0);
+    expect(publisher.on(agentChannel(userId))).toHaveLength(1);
+  });
+
+  /** Sets the user's row to Running, beating `beatAgoMs` ago, with task `local:999`. */
+  async function runningRow(userId: string, beatAgoMs: number): Promise<void> {
+    const beat = new Date(Date.now() - beatAgoMs).toISOString();
+    const row = await h.ports.taskStates.get(userId);
+    const written = await h.ports.taskStates.compareAndSet(userId, row.version, {
+      status: "Running",
+      taskRef: "local:999",
+      startedAt: beat,
+      heartbeatAt: beat,
+      idleTimeoutMinutes: 15,
+    });
+    if (!written) throw new Error("setup failed");
+  }
+
+  it("trusts a Running row with a fresh heartbeat without asking the launcher", async () => {
+    const userId = user();
+    await runningRow(userId, 0);
+    const launcher = new CountingLauncher(); // would say local:999 is gone, if asked
+    const publisher = new RecordingPublisher();
+    const state = await ensureRuntime(deps(launcher, publisher), userId);
+    expect(state).toMatchObject({ status: "Running", taskRef: "local:999" });
+    expect(launcher.aliveChecks).toEqual([]);
+    expect(launcher.launches).toEqual([]);
+    expect(publisher.on(agentChannel(userId)).map((e) => e.type)).toEqual(["wake"]);
+  });
+
+  it("asks the launcher once the heartbeat is no longer fresh, and recovers a task that is gone", async () => {
+    const userId = user();
+    await runningRow(userId, 3_000); // older than trustHeartbeatMs, younger than runningStaleMs
+    const launcher = new CountingLauncher();
+    const state = await ensureRuntime(deps(launcher), userId);
+    expect(launcher.aliveChecks).toEqual(["local:999"]);
+    expect(launcher.launches).toEqual([userId]);
+    expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
+    expect(launcher.stopped).toEqual(["local:999"]);
+  });
+
+  it("wakes the runtime without waiting for the checks of its row", async () => {
+    const userId = user();
+    await runningRow(userId, 3_000);
+    const launcher = new CountingLauncher();
+    launcher.alive.add("local:999");
+    const publisher = new RecordingPublisher();
+    let wakesDuringCheck = -1;
+    launcher.onAliveCheck = () => {
+      wakesDuringCheck = publisher.on(agentChannel(userId)).length;
+    };
+    await ensureRuntime(deps(launcher, publisher), userId);
+    expect(wakesDuringCheck).toBe(1);
+    expect(launcher.launches).toEqual([]);
     expect(publisher.on(agentChannel(userId))).toHaveLength(1);
   });
 

@@ -16,6 +16,12 @@ export interface EnsureRuntimeDeps {
 export interface EnsureRuntimeTiming {
   /** A Running or Stopping row whose heartbeat is older than this belongs to a dead runtime. */
   runningStaleMs: number;
+  /**
+   * A Running row that beat more recently than this is trusted without asking the launcher
+   * (in ECS a DescribeTasks call on every message). The runtime beats every 15 s, so a task
+   * that died is noticed after at most this long, by the launcher check that follows.
+   */
+  trustHeartbeatMs: number;
   /** Same for Starting: covers Fargate provisioning and the image pull before the first heartbeat. */
   startingStaleMs: number;
   /** How long to wait for a runtime that is Stopping (it uploads state the next one restores). */
@@ -25,6 +31,7 @@ export interface EnsureRuntimeTiming {
 
 const DEFAULT_TIMING: EnsureRuntimeTiming = {
   runningStaleMs: 90_000,
+  trustHeartbeatMs: 40_000,
   startingStaleMs: 5 * 60_000,
   stoppingWaitMs: 20_000,
   pollMs: 500,
@@ -37,11 +44,17 @@ const DEFAULT_TIMING: EnsureRuntimeTiming = {
  * or Running but whose task is gone (the launcher says so) or whose heartbeat is stale is
  * recovered the same way. Publishes a `waking` status when it starts a runtime, and a
  * `wake` on `/agent/<sub>` in every case. Returns the row as it stands afterwards.
+ *
+ * The first wake goes out at once, alongside the row read: a warm runtime (the common
+ * case, and the one where latency shows) starts on the message without waiting for the
+ * checks. A wake that reaches no runtime is harmless; one that has to start is woken again
+ * after the launch.
  */
 export async function ensureRuntime(deps: EnsureRuntimeDeps, userId: string): Promise<TaskState> {
   const timing = { ...DEFAULT_TIMING, ...deps.timing };
   const warn = deps.warn ?? ((msg: string) => console.warn(`[ensureRuntime] ${msg}`));
   const waitUntil = Date.now() + timing.stoppingWaitMs;
+  const firstWake = wake(deps, userId, warn);
 
   for (let attempt = 0; attempt < 50; attempt++) {
     const row = await deps.taskStates.get(userId);
@@ -56,14 +69,15 @@ export async function ensureRuntime(deps: EnsureRuntimeDeps, userId: string): Pr
       continue;
     }
     if (decision === "healthy") {
-      await wake(deps, userId, warn);
+      await firstWake;
       return row;
     }
     const started = await launch(deps, row, warn);
     if (!started) continue; // another caller changed the row first: look again
-    await wake(deps, userId, warn);
+    await Promise.all([firstWake, wake(deps, userId, warn)]);
     return started;
   }
+  await firstWake;
   throw new AppError("unavailable", "The agent's state kept changing; try again in a moment.");
 }
 
@@ -76,6 +90,8 @@ async function isHealthy(
   const staleAfter = row.status === "Starting" ? timing.startingStaleMs : timing.runningStaleMs;
   if (isStale(row, staleAfter)) return false;
   if (!row.taskRef) return true; // the launcher that set Starting has not recorded the task yet
+  // Only the runtime itself sets Running and beats; Starting's heartbeat was set by the launcher.
+  if (row.status === "Running" && !isStale(row, timing.trustHeartbeatMs)) return true;
   try {
     return await deps.launcher.isAlive(row.taskRef);
   } catch (err) {
