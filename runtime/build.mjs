@@ -1,5 +1,6 @@
 // Bundles the runtime into runtime/dist/: main.js (the runner, with the lib/ adapters and
-// the AWS SDK it imports) and openclaw-worker.js (the OpenClaw child). `openclaw` stays
+// the AWS SDK it imports), openclaw-worker.js (the OpenClaw child) and prime-cache.js (fills
+// the compile cache at image build time). `openclaw` stays
 // external: it is the one production dependency in runtime/node_modules.
 //   node runtime/build.mjs            build
 //   node runtime/build.mjs --metafile write dist/meta.json too (bundle analysis)
@@ -16,6 +17,8 @@ const result = await build({
   entryPoints: {
     main: join(here, "src/main.ts"),
     "openclaw-worker": join(here, "src/openclaw/worker.ts"),
+    // Run once at image build time to fill the compile cache (see runtime/Dockerfile).
+    "prime-cache": join(here, "src/openclaw/prime-cache.ts"),
   },
   outdir,
   bundle: true,
