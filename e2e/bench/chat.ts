@@ -87,14 +87,31 @@ async function main(): Promise<void> {
     const stateDir = join(dir, "runtime", "openclaw");
     mkdirSync(stateDir, { recursive: true });
     let engine: AgentEngine | undefined;
+    /** When the runner called engine.run and when that run gave its first delta (our leg only). */
+    const ourEngineRuns: { start: number; firstDelta: number }[] = [];
     const runner = new Runner(createRunnerPorts(config), {
       userId: user.sub,
       workerId: `bench-${process.pid}`,
       stateDir,
       scratchDir: `${stateDir}.snapshots`,
       createEngine: (settings) => {
-        engine = new OpenClawEngine({ stateDir, settings, parentEnv: process.env });
-        return engine;
+        const created = new OpenClawEngine({ stateDir, settings, parentEnv: process.env });
+        engine = created;
+        // Our leg's runs (the runner's sessions are `conv-…`), timed at the engine seam.
+        const run = created.run.bind(created);
+        created.run = (req) => {
+          if (!req.sessionKey.startsWith("conv-")) return run(req);
+          const timing = { start: performance.now(), firstDelta: 0 };
+          ourEngineRuns.push(timing);
+          return run({
+            ...req,
+            onEvent: (e) => {
+              if (e.type === "delta" && timing.firstDelta === 0) timing.firstDelta = performance.now();
+              req.onEvent(e);
+            },
+          });
+        };
+        return created;
       },
       log: () => undefined,
       idleTimeoutMs: 60 * 60_000,
@@ -130,7 +147,15 @@ async function main(): Promise<void> {
 
     let conversationId: string | undefined;
     /** POST → first delta of this message's run at the subscriber; resolves after its final. */
-    const oursTurn = async (text: string): Promise<{ firstDelta: number; post: number; started: number }> => {
+    const oursTurn = async (
+      text: string,
+    ): Promise<{
+      firstDelta: number;
+      post: number;
+      started: number;
+      engineStart: number;
+      engineFirst: number;
+    }> => {
       let runId: string | undefined;
       let messageId: string | undefined;
       let firstDelta = 0;
@@ -157,6 +182,7 @@ async function main(): Promise<void> {
           resolveDone();
       };
       listeners.add(onEvent);
+      const runsBefore = ourEngineRuns.length;
       const t0 = performance.now();
       const res = await fetch(`${app.url}/api/chat`, {
         method: "POST",
@@ -176,7 +202,15 @@ async function main(): Promise<void> {
       await withTimeout(done, "our turn");
       listeners.delete(onEvent);
       if (firstDelta === 0) throw new Error("our turn finished without a delta");
-      return { firstDelta: firstDelta - t0, post, started: started - t0 };
+      const timing = ourEngineRuns[runsBefore];
+      if (!timing) throw new Error("our turn did not reach the engine");
+      return {
+        firstDelta: firstDelta - t0,
+        post,
+        started: started - t0,
+        engineStart: timing.start - t0,
+        engineFirst: timing.firstDelta - t0,
+      };
     };
 
     const directSession = `bench-direct-${newId().slice(-8)}`;
@@ -201,6 +235,9 @@ async function main(): Promise<void> {
     const ours: number[] = [];
     const posts: number[] = [];
     const starts: number[] = [];
+    const engineStarts: number[] = [];
+    const engineOwn: number[] = [];
+    const delivery: number[] = [];
     const direct: number[] = [];
     for (let i = 0; i < WARMUP + TURNS; i++) {
       const text = `Turn ${i}: say something short.`;
@@ -210,6 +247,9 @@ async function main(): Promise<void> {
           ours.push(r.firstDelta);
           posts.push(r.post);
           starts.push(r.started);
+          engineStarts.push(r.engineStart);
+          engineOwn.push(r.engineFirst - r.engineStart);
+          delivery.push(r.firstDelta - r.engineFirst);
         }
       };
       const runDirect = async () => {
@@ -238,6 +278,11 @@ async function main(): Promise<void> {
       `  POST /api/chat answered in   p50 ${fmt(percentile(posts, 50))}   p95 ${fmt(percentile(posts, 95))}`,
     );
     console.log(`  POST → run.started at the subscriber  p50 ${fmt(percentile(starts, 50))}`);
+    console.log(`  POST → engine.run called by the runner  p50 ${fmt(percentile(engineStarts, 50))}`);
+    console.log(
+      `  our engine.run → its first delta  p50 ${fmt(percentile(engineOwn, 50))}   p95 ${fmt(percentile(engineOwn, 95))}   (direct leg: p50 ${fmt(p50d)})`,
+    );
+    console.log(`  engine's first delta → subscriber  p50 ${fmt(percentile(delivery, 50))}`);
     console.log(`  overhead p50 ${fmt(p50o - p50d)}`);
     console.log(`  ratio (p50 ours / p50 direct) ${(p50o / p50d).toFixed(3)}   target < 1.10`);
   } finally {
