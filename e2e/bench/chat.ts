@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     let engine: AgentEngine | undefined;
     /** When the runner called engine.run and when that run gave its first delta (our leg only). */
     const ourEngineRuns: { start: number; firstDelta: number }[] = [];
+    const wakes: number[] = [];
     const runner = new Runner(createRunnerPorts(config), {
       userId: user.sub,
       workerId: `bench-${process.pid}`,
@@ -113,7 +114,10 @@ async function main(): Promise<void> {
         };
         return created;
       },
-      log: () => undefined,
+      // Only the arrival of wake-ups is of interest: when the runtime learned of a message.
+      log: (_level, msg, fields) => {
+        if (msg === "agent event" && fields?.type === "wake") wakes.push(performance.now());
+      },
       idleTimeoutMs: 60 * 60_000,
     });
     cleanups.push(async () => {
@@ -153,6 +157,7 @@ async function main(): Promise<void> {
       firstDelta: number;
       post: number;
       started: number;
+      wake: number;
       engineStart: number;
       engineFirst: number;
     }> => {
@@ -183,6 +188,7 @@ async function main(): Promise<void> {
       };
       listeners.add(onEvent);
       const runsBefore = ourEngineRuns.length;
+      const wakesBefore = wakes.length;
       const t0 = performance.now();
       const res = await fetch(`${app.url}/api/chat`, {
         method: "POST",
@@ -209,6 +215,7 @@ async function main(): Promise<void> {
         post,
         started: started - t0,
         engineStart: timing.start - t0,
+        wake: (wakes[wakesBefore] ?? Number.NaN) - t0,
         engineFirst: timing.firstDelta - t0,
       };
     };
@@ -236,6 +243,7 @@ async function main(): Promise<void> {
     const posts: number[] = [];
     const starts: number[] = [];
     const engineStarts: number[] = [];
+    const wakeArrivals: number[] = [];
     const engineOwn: number[] = [];
     const delivery: number[] = [];
     const direct: number[] = [];
@@ -248,6 +256,7 @@ async function main(): Promise<void> {
           posts.push(r.post);
           starts.push(r.started);
           engineStarts.push(r.engineStart);
+          wakeArrivals.push(r.wake);
           engineOwn.push(r.engineFirst - r.engineStart);
           delivery.push(r.firstDelta - r.engineFirst);
         }
@@ -278,6 +287,7 @@ async function main(): Promise<void> {
       `  POST /api/chat answered in   p50 ${fmt(percentile(posts, 50))}   p95 ${fmt(percentile(posts, 95))}`,
     );
     console.log(`  POST → run.started at the subscriber  p50 ${fmt(percentile(starts, 50))}`);
+    console.log(`  POST → wake at the runtime            p50 ${fmt(percentile(wakeArrivals, 50))}`);
     console.log(`  POST → engine.run called by the runner  p50 ${fmt(percentile(engineStarts, 50))}`);
     console.log(
       `  our engine.run → its first delta  p50 ${fmt(percentile(engineOwn, 50))}   p95 ${fmt(percentile(engineOwn, 95))}   (direct leg: p50 ${fmt(p50d)})`,
