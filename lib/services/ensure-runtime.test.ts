@@ -116,6 +116,18 @@ describe("ensureRuntime", () => {
     expect(publisher.on(agentChannel(userId)).map((e) => e.type)).toEqual(["wake"]);
   });
 
+  it("by default asks the launcher even when the heartbeat is fresh, so a crashed runtime is replaced at once", async () => {
+    const userId = user();
+    await runningRow(userId, 0);
+    const launcher = new CountingLauncher(); // says local:999 is gone
+    const d = deps(launcher);
+    const { trustHeartbeatMs: _ignored, ...defaults } = d.timing;
+    const state = await ensureRuntime({ ...d, timing: defaults }, userId);
+    expect(launcher.aliveChecks).toEqual(["local:999"]);
+    expect(launcher.launches).toEqual([userId]);
+    expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
+  });
+
   it("asks the launcher once the heartbeat is no longer fresh, and recovers a task that is gone", async () => {
     const userId = user();
     await runningRow(userId, 3_000); // older than trustHeartbeatMs, younger than runningStaleMs

@@ -18,8 +18,9 @@ export interface EnsureRuntimeTiming {
   runningStaleMs: number;
   /**
    * A Running row that beat more recently than this is trusted without asking the launcher
-   * (in ECS a DescribeTasks call on every message). The runtime beats every 15 s, so a task
-   * that died is noticed after at most this long, by the launcher check that follows.
+   * (in ECS a DescribeTasks call). Off by default (0): the check does not delay the wake-up,
+   * which goes out before it, and trusting a fresh heartbeat would leave a message sent
+   * right after a crash waiting until something else starts a runtime.
    */
   trustHeartbeatMs: number;
   /** Same for Starting: covers Fargate provisioning and the image pull before the first heartbeat. */
@@ -31,7 +32,7 @@ export interface EnsureRuntimeTiming {
 
 const DEFAULT_TIMING: EnsureRuntimeTiming = {
   runningStaleMs: 90_000,
-  trustHeartbeatMs: 40_000,
+  trustHeartbeatMs: 0,
   startingStaleMs: 5 * 60_000,
   stoppingWaitMs: 20_000,
   pollMs: 500,
@@ -91,7 +92,8 @@ async function isHealthy(
   if (isStale(row, staleAfter)) return false;
   if (!row.taskRef) return true; // the launcher that set Starting has not recorded the task yet
   // Only the runtime itself sets Running and beats; Starting's heartbeat was set by the launcher.
-  if (row.status === "Running" && !isStale(row, timing.trustHeartbeatMs)) return true;
+  if (row.status === "Running" && timing.trustHeartbeatMs > 0 && !isStale(row, timing.trustHeartbeatMs))
+    return true;
   try {
     return await deps.launcher.isAlive(row.taskRef);
   } catch (err) {
