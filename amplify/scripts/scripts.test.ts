@@ -41,7 +41,7 @@ afterEach(() => {
 });
 
 const credentials = async () => ({ accessKeyId: "local", secretAccessKey: "local-secret" });
-const TOKEN = "123456789:AAEhBOweik6ad6PsVMRxjeQKzIOIr_abc1234";
+const TOKEN = "1234567:test-bot-token-not-real-0123456789abcd";
 const SUB = "3f1c2a9e-0000-4000-8000-000000000001";
 
 let dir: string;

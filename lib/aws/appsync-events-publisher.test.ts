@@ -7,7 +7,7 @@ import { AppSyncEventsPublisher } from "./appsync-events-publisher";
 import { AppSyncEventsSubscriber } from "./appsync-events-subscriber";
 
 const region = "us-east-1";
-const creds = { accessKeyId: "AKIAPUBLISHERTEST001", secretAccessKey: "publisher-test-secret" };
+const creds = { accessKeyId: "TESTKEYPUBLISHER0001", secretAccessKey: "publisher-test-secret" };
 const sub = "3f1c2a9e-0000-4000-8000-00000000000a";
 const jwt = createTestJwtIssuer();
 const publishes: { channel: string; events: number; via: string }[] = [];

@@ -10,7 +10,7 @@ import {
 } from "./appsync-events-subscriber";
 
 const region = "us-east-1";
-const creds = { accessKeyId: "AKIASUBSCRIBERTEST01", secretAccessKey: "subscriber-test-secret" };
+const creds = { accessKeyId: "TESTKEYSUBSCRIBER001", secretAccessKey: "subscriber-test-secret" };
 const sub = "3f1c2a9e-0000-4000-8000-00000000000b";
 const jwt = createTestJwtIssuer();
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signRealtimeAuthorization, signRequest, verifySignature } from "./sigv4";
 
-const creds = { accessKeyId: "AKIASIGV4TEST0000001", secretAccessKey: "sigv4-test-secret" };
+const creds = { accessKeyId: "TESTKEYSIGV400000001", secretAccessKey: "sigv4-test-secret" };
 const endpoint = "http://127.0.0.1:4311/event";
 const body = JSON.stringify({ channel: "/chat/a/b", events: ['{"n":1}'] });
 
@@ -30,7 +30,7 @@ describe("SigV4 sign and verify", () => {
     });
     expect(headers.host).toBe("127.0.0.1:4311");
     expect(headers.authorization).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=AKIASIGV4TEST0000001\/\d{8}\/us-east-1\/appsync\/aws4_request, SignedHeaders=accept;content-encoding;content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/,
+      /^AWS4-HMAC-SHA256 Credential=TESTKEYSIGV400000001\/\d{8}\/us-east-1\/appsync\/aws4_request, SignedHeaders=accept;content-encoding;content-type;host;x-amz-date, Signature=[0-9a-f]{64}$/,
     );
     expect(await verify(headers)).toEqual({ ok: true, accessKeyId: creds.accessKeyId });
   });

@@ -19,7 +19,7 @@ const region = "us-east-1";
 const sub = "3f1c2a9e-0000-4000-8000-000000000001";
 const other = "3f1c2a9e-0000-4000-8000-000000000002";
 const apiKey = "da2-local-test-api-key";
-const creds = { accessKeyId: "AKIAEVENTSSERVERTEST", secretAccessKey: "events-server-test-secret" };
+const creds = { accessKeyId: "TESTKEYEVENTSSERVER1", secretAccessKey: "events-server-test-secret" };
 const jwt = createTestJwtIssuer();
 const goodToken = jwt.mint(sub);
 const forgedToken = jwt.mint(sub, { key: jwt.forgeryKey });
@@ -399,7 +399,7 @@ describe("credentials", () => {
       ],
     });
     const stranger = await iamAuth(JSON.stringify({ channel: `/agent/${sub}` }), {
-      accessKeyId: "AKIASTRANGER00000000",
+      accessKeyId: "TESTKEYSTRANGER00000",
       secretAccessKey: "x",
     });
     c.send({ type: "subscribe", id: "r2", channel: `/agent/${sub}`, authorization: stranger });
