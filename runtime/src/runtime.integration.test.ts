@@ -140,8 +140,8 @@ beforeAll(async () => {
       RUNTIME_IDLE_TIMEOUT_SECONDS: "25",
       RUNTIME_LOG_LEVEL: "debug",
       // What ECS puts in a task's environment: none of it may reach OpenClaw.
-      AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
-      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      AWS_ACCESS_KEY_ID: "TESTKEYRUNTIMEINTEG1",
+      AWS_SECRET_ACCESS_KEY: "runtime-integration-test-secret",
       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "/v2/credentials/abc",
       ECS_CONTAINER_METADATA_URI_V4: "http://169.254.170.2/v4/abc",
     },
