@@ -11,7 +11,8 @@
  * session of the same length, after a few warm-up turns. Prints p50 and p95 of each and
  * the ratio of the medians (target < 1.10). Everything runs on 127.0.0.1 and stops at the end.
  *
- * Options (env): BENCH_TURNS (default 20), BENCH_WARMUP (3), BENCH_REUSE_BUILD=1 (reuse .next/e2e).
+ * Options (env): BENCH_TURNS (default 20), BENCH_WARMUP (3), BENCH_THINK_MS (500, the pause
+ * before each turn), BENCH_REUSE_BUILD=1 (reuse .next/e2e).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +21,6 @@ import { AppSyncEventsSubscriber } from "../../lib/aws/appsync-events-subscriber
 import { createContainer } from "../../lib/container";
 import { type ChatEvent, chatEventSchema, newId } from "../../lib/contracts";
 import { configFromLocalCloud } from "../../lib/env";
-import { startLocalCloud } from "../../lib/local/cloud";
 import { signInForTest } from "../../lib/services/test-support";
 import { createRunnerPorts } from "../../runtime/src/container";
 import type { AgentEngine } from "../../runtime/src/engine";
@@ -28,9 +28,16 @@ import { OpenClawEngine } from "../../runtime/src/openclaw";
 import { Runner } from "../../runtime/src/runner/runner";
 import { startFakeLlm } from "../fixtures/fake-llm";
 import { buildApp, freePort, startApp } from "../support/app-server";
+import { startCloudProcess } from "../support/cloud-process";
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+/**
+ * Pause before each turn, as a person pauses between reading a reply and sending the next
+ * message. Without it a turn starts while the previous one's bookkeeping (the reply's
+ * store and final event, OpenClaw's own transcript writes) still runs on the same cores.
+ */
+const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 500);
 const TURN_TIMEOUT_MS = 120_000;
 
 function percentile(values: number[], p: number): number {
@@ -64,12 +71,13 @@ async function main(): Promise<void> {
     llm.setFallback((req) => ({ text: `Echo: ${req.userText}`, chunks: 4, chunkDelayMs: 0 }));
 
     const appPort = await freePort();
-    const cloud = await startLocalCloud({
+    // Its own process, as the stores and AppSync Events are separate services in AWS: the
+    // runner below must not share its event loop with the emulated cloud.
+    const cloud = await startCloudProcess({
       stateDir: join(dir, "cloud"),
-      ports: { dynamodb: 0, events: 0, cognito: 0 },
       appUrl: `http://127.0.0.1:${appPort}`,
     });
-    cleanups.push(() => cloud.close());
+    cleanups.push(() => cloud.stop());
     const config = configFromLocalCloud(cloud.info, cloud.file);
     const container = createContainer(config);
     const user = await signInForTest(cloud.info.cognito, cloud.firstUser.email, cloud.firstUser.password);
@@ -250,6 +258,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARMUP + TURNS; i++) {
       const text = `Turn ${i}: say something short.`;
       const runOurs = async () => {
+        await new Promise((r) => setTimeout(r, THINK_MS));
         const r = await oursTurn(text);
         if (i >= WARMUP) {
           ours.push(r.firstDelta);
@@ -262,6 +271,7 @@ async function main(): Promise<void> {
         }
       };
       const runDirect = async () => {
+        await new Promise((r) => setTimeout(r, THINK_MS));
         const d = await directTurn(text);
         if (i >= WARMUP) direct.push(d);
       };
@@ -279,7 +289,7 @@ async function main(): Promise<void> {
     const p50o = percentile(ours, 50);
     const p50d = percentile(direct, 50);
     console.log(
-      `\nwarm-turn overhead, ${TURNS} turns each (after ${WARMUP} warm-up turns), time to first delta:`,
+      `\nwarm-turn overhead, ${TURNS} turns each (after ${WARMUP} warm-up turns, ${THINK_MS} ms pause before each), time to first delta:`,
     );
     console.log(`  ours   (POST → subscriber)   p50 ${fmt(p50o)}   p95 ${fmt(percentile(ours, 95))}`);
     console.log(`  direct (engine.run)          p50 ${fmt(p50d)}   p95 ${fmt(percentile(direct, 95))}`);

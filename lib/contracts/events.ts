@@ -69,8 +69,15 @@ export const chatEventSchema = z.discriminatedUnion("type", [
 export type ChatEvent = z.infer<typeof chatEventSchema>;
 
 export const agentEventSchema = z.discriminatedUnion("type", [
-  /** New work is in the pending queue. */
-  z.object({ type: z.literal("wake"), ...base }),
+  /**
+   * New work is in the pending queue. `item` names the item just enqueued, so a warm
+   * runtime can claim it without listing the queue first (the claim returns the item).
+   */
+  z.object({
+    type: z.literal("wake"),
+    ...base,
+    item: z.object({ id: idSchema, conversationId: idSchema }).optional(),
+  }),
   /** Stop the current run of a conversation. */
   z.object({ type: z.literal("abort"), ...base, conversationId: idSchema }),
   /** Settings (provider, model, key, idle timeout) changed: rewrite OpenClaw's config. */

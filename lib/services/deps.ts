@@ -1,4 +1,5 @@
 import type { Container } from "../container";
+import type { EnsureRuntimeOptions } from "./ensure-runtime";
 
 /**
  * What the web-facing services need: the container's ports (same names, so the
@@ -12,5 +13,5 @@ export interface ServicePorts
    * Starts the user's runtime if it is not running (at most once) and wakes it: bound to
    * `ensureRuntime(ports, userId)` of lib/services/ensure-runtime.ts.
    */
-  ensureRuntime: (userId: string) => Promise<unknown>;
+  ensureRuntime: (userId: string, opts?: EnsureRuntimeOptions) => Promise<unknown>;
 }

@@ -84,10 +84,12 @@ describe("ensureRuntime", () => {
     const launcher = new CountingLauncher();
     await ensureRuntime(deps(launcher), userId);
     const publisher = new RecordingPublisher();
-    await ensureRuntime(deps(launcher, publisher), userId);
+    const item = { id: newId(), conversationId: newId() };
+    await ensureRuntime(deps(launcher, publisher), userId, { item });
     expect(launcher.launches).toHaveLength(1);
     expect(publisher.on(statusChannel(userId))).toHaveLength(0);
-    expect(publisher.on(agentChannel(userId))).toHaveLength(1);
+    // The wake-up names the item that prompted it.
+    expect(publisher.on(agentChannel(userId))).toEqual([expect.objectContaining({ type: "wake", item })]);
   });
 
   /** Sets the user's row to Running, beating `beatAgoMs` ago, with task `local:999`. */

@@ -30,6 +30,14 @@ export interface EnsureRuntimeTiming {
   pollMs: number;
 }
 
+export interface EnsureRuntimeOptions {
+  /**
+   * The queue item that prompted this call (already enqueued). The wake-up names it so a
+   * warm runtime claims it without listing the queue first.
+   */
+  item?: { id: string; conversationId: string };
+}
+
 const DEFAULT_TIMING: EnsureRuntimeTiming = {
   runningStaleMs: 90_000,
   trustHeartbeatMs: 0,
@@ -51,11 +59,15 @@ const DEFAULT_TIMING: EnsureRuntimeTiming = {
  * checks. A wake that reaches no runtime is harmless; one that has to start is woken again
  * after the launch.
  */
-export async function ensureRuntime(deps: EnsureRuntimeDeps, userId: string): Promise<TaskState> {
+export async function ensureRuntime(
+  deps: EnsureRuntimeDeps,
+  userId: string,
+  opts: EnsureRuntimeOptions = {},
+): Promise<TaskState> {
   const timing = { ...DEFAULT_TIMING, ...deps.timing };
   const warn = deps.warn ?? ((msg: string) => console.warn(`[ensureRuntime] ${msg}`));
   const waitUntil = Date.now() + timing.stoppingWaitMs;
-  const firstWake = wake(deps, userId, warn);
+  const firstWake = wake(deps, userId, warn, opts.item);
 
   for (let attempt = 0; attempt < 50; attempt++) {
     const row = await deps.taskStates.get(userId);
@@ -75,7 +87,7 @@ export async function ensureRuntime(deps: EnsureRuntimeDeps, userId: string): Pr
     }
     const started = await launch(deps, row, warn);
     if (!started) continue; // another caller changed the row first: look again
-    await Promise.all([firstWake, wake(deps, userId, warn)]);
+    await Promise.all([firstWake, wake(deps, userId, warn, opts.item)]);
     return started;
   }
   await firstWake;
@@ -201,9 +213,19 @@ async function giveBack(
   warn("could not reset the task-state row after a failed launch");
 }
 
-async function wake(deps: EnsureRuntimeDeps, userId: string, warn: (msg: string) => void): Promise<void> {
+async function wake(
+  deps: EnsureRuntimeDeps,
+  userId: string,
+  warn: (msg: string) => void,
+  item: EnsureRuntimeOptions["item"],
+): Promise<void> {
   // The message is already durable in the queue; a lost wake only waits for the runtime's poll.
-  await publishSafe(deps.publisher, agentChannel(userId), [{ type: "wake", at: nowIso() }], warn);
+  await publishSafe(
+    deps.publisher,
+    agentChannel(userId),
+    [{ type: "wake", at: nowIso(), ...(item ? { item } : {}) }],
+    warn,
+  );
 }
 
 async function publishSafe(

@@ -16,19 +16,21 @@ afterAll(async () => {
 function setup() {
   const publisher = new RecordingPublisher();
   const woken: string[] = [];
+  const wakeItems: ({ id: string; conversationId: string } | undefined)[] = [];
   const ports = {
     ...h.ports,
     publisher,
-    ensureRuntime: async (userId: string) => {
+    ensureRuntime: async (userId: string, opts?: { item?: { id: string; conversationId: string } }) => {
       woken.push(userId);
+      wakeItems.push(opts?.item);
     },
   };
-  return { ports, publisher, woken, userId: randomUUID() };
+  return { ports, publisher, woken, wakeItems, userId: randomUUID() };
 }
 
 describe("sendMessage", () => {
   it("creates a conversation titled from the first message, stores, enqueues, publishes and wakes", async () => {
-    const { ports, publisher, woken, userId } = setup();
+    const { ports, publisher, woken, wakeItems, userId } = setup();
     const key = newId();
     const res = await sendMessage(ports, userId, {
       text: "  Plan a trip to Lisbon\nwith three days of museums",
@@ -51,6 +53,8 @@ describe("sendMessage", () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "message", message: { id: res.messageId } });
     expect(woken).toEqual([userId]);
+    // The wake-up names the queued item, so a warm runtime can claim it straight away.
+    expect(wakeItems).toEqual([{ id: queued[0]?.id, conversationId: res.conversationId }]);
     // The message id keeps the key's time prefix, so it sorts by when it was sent.
     expect(res.messageId.slice(0, 10)).toBe(key.slice(0, 10));
   });
@@ -135,6 +139,9 @@ describe("sendMessage", () => {
     expect((err as AppError).code).toBe("not_found");
     expect(await intruder.ports.queue.list(intruder.userId)).toEqual([]);
     expect(intruder.woken).toEqual([]);
+    // The message written alongside the ownership check was removed again.
+    const stray = await intruder.ports.chatStore.listMessages(intruder.userId, mine.conversationId);
+    expect(stray.items).toEqual([]);
     const msgs = await owner.ports.chatStore.listMessages(owner.userId, mine.conversationId);
     expect(msgs.items.map((m) => m.content)).toEqual(["secret"]);
   });

@@ -108,9 +108,6 @@ export async function sendMessage(
   let created: Conversation | undefined;
   if (input.conversationId) {
     conversationId = input.conversationId;
-    if (!(await ports.chatStore.getConversation(userId, conversationId))) {
-      throw new AppError("not_found", "Conversation not found");
-    }
   } else {
     conversationId = deriveId("conversation", userId, "", input.idempotencyKey);
     if (!(await ports.chatStore.getConversation(userId, conversationId))) {
@@ -153,13 +150,35 @@ export async function sendMessage(
     attempts: 0,
   };
 
-  const fresh = await ports.chatStore.putMessage(userId, message);
+  let fresh: boolean;
+  if (input.conversationId) {
+    // The ownership check and the write go out together (one round trip instead of two).
+    // Keys are per user, so someone else's conversation is simply not found here; a message
+    // written next to a conversation that does not exist is removed again before answering.
+    const [found, stored] = await Promise.allSettled([
+      ports.chatStore.getConversation(userId, conversationId),
+      ports.chatStore.putMessage(userId, message),
+    ]);
+    if (found.status === "rejected") {
+      if (stored.status === "fulfilled" && stored.value) await removeOrphan(ports, userId, conversationId);
+      throw found.reason;
+    }
+    if (!found.value) {
+      if (stored.status === "fulfilled" && stored.value) await removeOrphan(ports, userId, conversationId);
+      throw new AppError("not_found", "Conversation not found");
+    }
+    if (stored.status === "rejected") throw stored.reason;
+    fresh = stored.value;
+  } else {
+    fresh = await ports.chatStore.putMessage(userId, message);
+  }
+  const wakeItem = { id: item.id, conversationId };
   if (!fresh) {
     if (await needsReenqueue(ports, userId, conversationId, messageId, now)) {
       await ports.queue.enqueue(item);
     }
     // Waking is idempotent; a retry after a failed wake-up must still start the runtime.
-    await ports.ensureRuntime(userId);
+    await ports.ensureRuntime(userId, { item: wakeItem });
     return { conversationId, messageId, duplicate: true };
   }
 
@@ -171,7 +190,7 @@ export async function sendMessage(
     ports.publisher.publish(conversationChannel(userId, conversationId), [
       { type: "message", at: nowIso(), message },
     ]),
-    ports.ensureRuntime(userId),
+    ports.ensureRuntime(userId, { item: wakeItem }),
   ]);
   if (woken.status === "rejected") throw woken.reason;
   // The message is stored and queued; a tab that missed the event catches up from the store,
@@ -181,6 +200,22 @@ export async function sendMessage(
   if (announced.status === "rejected")
     console.warn("sendMessage: publishing the message event failed", errorText(announced.reason));
   return { conversationId, messageId, duplicate: false, ...(created ? { conversation: created } : {}) };
+}
+
+/**
+ * Removes what a send wrote under a conversation id that turned out not to exist. Deleting
+ * the (non-existent) conversation deletes the messages filed under it.
+ */
+async function removeOrphan(
+  ports: Pick<ServicePorts, "chatStore">,
+  userId: string,
+  conversationId: string,
+): Promise<void> {
+  try {
+    await ports.chatStore.deleteConversation(userId, conversationId);
+  } catch (err) {
+    console.warn("sendMessage: removing a message sent to an unknown conversation failed", errorText(err));
+  }
 }
 
 function errorText(err: unknown): string {

@@ -27,6 +27,6 @@ export function webPorts(container: Container = getContainer()): ServicePorts {
     get secrets() {
       return container.secrets;
     },
-    ensureRuntime: (userId: string) => ensureRuntime(container, userId),
+    ensureRuntime: (userId, opts) => ensureRuntime(container, userId, opts),
   };
 }

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentChannel, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
+import type { PendingQueue } from "../../../lib/ports";
 import { EngineError } from "../engine";
 import { createLogger } from "./log";
 import { Runner, type RunnerOptions, TRUNCATED_NOTE } from "./runner";
@@ -54,31 +55,40 @@ interface Started {
 }
 
 async function startRunner(
-  opts: Partial<RunnerOptions> & { userId?: string; engine?: FakeEngine; wait?: boolean } = {},
+  opts: Partial<RunnerOptions> & {
+    userId?: string;
+    engine?: FakeEngine;
+    wait?: boolean;
+    /** Wraps the runner's queue (to observe or delay its calls). */
+    queue?: (q: PendingQueue) => PendingQueue;
+  } = {},
 ): Promise<Started> {
   const userId = opts.userId ?? newUserId();
   const engine = opts.engine ?? new FakeEngine();
   const watcher = await new Watcher(tc.config, userId).start();
   const runnerPorts = testPorts(tc.config);
   const logs: string[] = [];
-  const runner = new Runner(runnerPorts, {
-    userId,
-    workerId: `w-${newId().slice(-8)}`,
-    taskRef: `local:${Math.floor(Math.random() * 1e6)}`,
-    stateDir: join(tc.dir, "state", userId, newId().slice(-6)),
-    scratchDir: join(tc.dir, "scratch"),
-    createEngine: (s) => {
-      engine.settings.push(s);
-      return engine;
+  const runner = new Runner(
+    { ...runnerPorts, queue: opts.queue ? opts.queue(runnerPorts.queue) : runnerPorts.queue },
+    {
+      userId,
+      workerId: `w-${newId().slice(-8)}`,
+      taskRef: `local:${Math.floor(Math.random() * 1e6)}`,
+      stateDir: join(tc.dir, "state", userId, newId().slice(-6)),
+      scratchDir: join(tc.dir, "scratch"),
+      createEngine: (s) => {
+        engine.settings.push(s);
+        return engine;
+      },
+      log: createLogger("debug", (l) => logs.push(l)),
+      pollMs: 1_000,
+      heartbeatMs: 500,
+      leaseMs: 3_000,
+      flushMs: 50,
+      shutdownMs: 6_000,
+      ...opts,
     },
-    log: createLogger("debug", (l) => logs.push(l)),
-    pollMs: 1_000,
-    heartbeatMs: 500,
-    leaseMs: 3_000,
-    flushMs: 50,
-    shutdownMs: 6_000,
-    ...opts,
-  });
+  );
   closers.push(async () => {
     await runner.stop("test over");
     await runnerPorts.close();
@@ -206,6 +216,64 @@ describe("the queue", () => {
     expect(r2?.text).toBe("second");
     expect(r2?.startedAt).toBeGreaterThanOrEqual(r1?.endedAt ?? Number.POSITIVE_INFINITY);
     expect(watcher.finalFor(b.messageId)?.id).toBe(replyIdFor(b.messageId));
+  });
+
+  it("claims the item a wake-up names while it lists the queue, not after", async () => {
+    const calls: string[] = [];
+    let recording = false;
+    const { watcher, userId } = await startRunner({
+      pollMs: 60_000,
+      queue: (q) =>
+        Object.assign(Object.create(q) as PendingQueue, {
+          list: async (uid: string) => {
+            // Only calls made for the message below (start-up lists the queue too).
+            const record = recording;
+            if (record) calls.push("list");
+            await new Promise((r) => setTimeout(r, 300));
+            const items = await q.list(uid);
+            if (record) calls.push("listed");
+            return items;
+          },
+          claim: (...args: Parameters<PendingQueue["claim"]>) => {
+            if (recording) calls.push("claim");
+            return q.claim(...args);
+          },
+        }),
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    recording = true;
+    const { messageId } = await send(ports, userId, "hinted");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(watcher.finalFor(messageId)?.content).toBe("echo: hinted");
+    // The claim went out before the slow listing came back.
+    expect(calls.slice(0, 3)).toEqual(["claim", "list", "listed"]);
+  });
+
+  it("answers an older message first when a wake-up names a newer one of the same conversation", async () => {
+    const engine = new FakeEngine();
+    const { watcher, userId } = await startRunner({ engine, pollMs: 60_000 });
+    const a = await send(ports, userId, "first");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "first final");
+    // Let the drain that follows a finished run pass, so only the wake-up below drains.
+    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
+    await new Promise((r) => setTimeout(r, 300));
+    // An older message whose wake-up was lost, then a newer one whose wake-up names it.
+    const older = newId();
+    await ports.queue.enqueue({
+      userId,
+      id: older,
+      conversationId: a.conversationId,
+      messageId: older,
+      text: "older, never announced",
+      source: "web",
+      enqueuedAt: new Date().toISOString(),
+      attempts: 0,
+    });
+    const b = await send(ports, userId, "newer", a.conversationId);
+    await watcher.until((e) => e.filter((x) => x.type === "final").length >= 3, 10_000, "three finals");
+    expect(engine.runs.map((r) => r.text)).toEqual(["first", "older, never announced", "newer"]);
+    expect(watcher.finalFor(b.messageId)?.content).toBe("echo: newer");
+    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
   });
 
   it("runs different conversations at the same time", async () => {

@@ -105,6 +105,9 @@ interface ActiveRun {
 
 type Phase = "new" | "starting" | "running" | "stopping" | "stopped";
 
+/** What a wake-up says about the item it announces. */
+type QueueHint = Pick<PendingItem, "id" | "conversationId">;
+
 /** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
 export type StartTimings = Record<string, number>;
 
@@ -365,7 +368,7 @@ export class Runner {
     switch (event.type) {
       case "wake":
         this.wakeSeen = true;
-        void this.drain();
+        void this.drain(event.item);
         return;
       case "abort": {
         const run = this.active.get(event.conversationId);
@@ -401,8 +404,12 @@ export class Runner {
 
   // ---------------------------------------------------------------- queue
 
-  /** Claims the oldest item of every conversation that has no run in progress. */
-  private async drain(): Promise<void> {
+  /**
+   * Claims the oldest item of every conversation that has no run in progress. `hint` is
+   * the item a wake-up named: it is claimed at once, alongside the listing, and kept only
+   * if the listing shows it is the oldest of its conversation.
+   */
+  private async drain(hint?: QueueHint): Promise<void> {
     if (this.phase !== "running") return;
     if (this.draining) {
       this.drainAgain = true;
@@ -410,9 +417,11 @@ export class Runner {
     }
     this.draining = true;
     try {
+      let next = hint;
       do {
         this.drainAgain = false;
-        await this.drainOnce();
+        await this.drainOnce(next);
+        next = undefined;
       } while (this.drainAgain && this.phase === "running");
     } catch (err) {
       this.opts.log("warn", "draining the queue failed", { error: describeError(err) });
@@ -421,11 +430,39 @@ export class Runner {
     }
   }
 
-  private async drainOnce(): Promise<void> {
-    const items = await this.ports.queue.list(this.opts.userId);
+  private async drainOnce(hint?: QueueHint): Promise<void> {
+    const { userId, workerId } = this.opts;
+    // The wake-up's item is usually the only one waiting: claiming it while the queue is
+    // listed saves a store round trip before the run. Order still comes from the listing.
+    const early =
+      hint && !this.active.has(hint.conversationId) && this.active.size < this.o.maxConcurrentRuns
+        ? this.claimHint(hint)
+        : undefined;
+    const listed = this.ports.queue.list(userId);
+    const [items, hinted] = await Promise.all([listed, early ?? Promise.resolve(undefined)]).catch(
+      async (err: unknown) => {
+        // A claim that succeeded must not be left to expire while the listing failed.
+        const claimed = await early?.catch(() => undefined);
+        if (claimed) await this.ports.queue.release(userId, claimed.item.id, workerId).catch(() => undefined);
+        throw err;
+      },
+    );
     const heads = new Map<string, PendingItem>();
     for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
       if (!heads.has(item.conversationId)) heads.set(item.conversationId, item);
+    if (hinted) {
+      const head = heads.get(hinted.item.conversationId);
+      const isHead = !head || head.id === hinted.item.id;
+      if (isHead && this.phase === "running" && !this.active.has(hinted.item.conversationId)) {
+        this.startRun(hinted.item, hinted.lookup);
+      } else {
+        // An older message of the same conversation waits (its wake-up was lost or is late):
+        // hand the claim back so that the older one runs first.
+        await this.ports.queue.release(userId, hinted.item.id, workerId);
+      }
+      heads.delete(hinted.item.conversationId);
+      if (!isHead && head) heads.set(head.conversationId, head);
+    }
     let nextLeaseExpiry = Number.POSITIVE_INFINITY;
     for (const head of heads.values()) {
       if (this.phase !== "running" || this.active.size >= this.o.maxConcurrentRuns) break;
@@ -442,14 +479,32 @@ export class Runner {
       const lookup = this.lookup(head);
       lookup.catch(() => undefined); // a failed read surfaces in the run; unclaimed, it is moot
       const claimed = await this.ports.queue.claim(
-        this.opts.userId,
+        userId,
         head.id,
-        this.opts.workerId,
+        workerId,
         new Date(Date.now() + this.o.leaseMs),
       );
-      if (claimed) this.startRun(claimed, lookup);
+      if (!claimed) continue;
+      if (this.phase === "running" && !this.active.has(claimed.conversationId))
+        this.startRun(claimed, lookup);
+      else await this.ports.queue.release(userId, claimed.id, workerId);
     }
     if (Number.isFinite(nextLeaseExpiry)) this.drainAt(nextLeaseExpiry + 250);
+  }
+
+  /** Claims the item a wake-up named, reading what its run needs alongside the claim. */
+  private async claimHint(
+    hint: QueueHint,
+  ): Promise<{ item: PendingItem; lookup: ActiveRun["lookup"] } | undefined> {
+    const lookup = this.lookup(hint);
+    lookup.catch(() => undefined); // a failed read surfaces in the run; unclaimed, it is moot
+    const item = await this.ports.queue.claim(
+      this.opts.userId,
+      hint.id,
+      this.opts.workerId,
+      new Date(Date.now() + this.o.leaseMs),
+    );
+    return item ? { item, lookup } : undefined;
   }
 
   /** Schedules one extra drain; an earlier one already scheduled wins. */
@@ -468,10 +523,11 @@ export class Runner {
 
   // ---------------------------------------------------------------- runs
 
-  private lookup(item: PendingItem): ActiveRun["lookup"] {
+  private lookup(item: QueueHint): ActiveRun["lookup"] {
     const { userId } = this.opts;
+    // Queue items are keyed by their message's id (see sendMessage).
     return Promise.all([
-      this.ports.chats.getMessage(userId, item.conversationId, replyIdFor(item.messageId)),
+      this.ports.chats.getMessage(userId, item.conversationId, replyIdFor(item.id)),
       this.ports.chats.getConversation(userId, item.conversationId),
     ]);
   }

@@ -136,8 +136,11 @@ export async function send(
       chatStore: ports.chats,
       queue: ports.queue,
       publisher: ports.publisher,
-      ensureRuntime: async (uid) => {
-        await ports.publisher.publish(`/agent/${uid}`, [{ type: "wake", at: new Date().toISOString() }]);
+      // Like ensureRuntime: the wake-up names the queued item.
+      ensureRuntime: async (uid, opts) => {
+        await ports.publisher.publish(`/agent/${uid}`, [
+          { type: "wake", at: new Date().toISOString(), ...(opts?.item ? { item: opts.item } : {}) },
+        ]);
       },
     },
     userId,
