@@ -53,7 +53,7 @@ export class DynamoPendingQueue implements PendingQueue {
     return { pk: keys.user(userId), sk: keys.pendingSk(itemId) };
   }
 
-  async enqueue(item: PendingItem): Promise<void> {
+  async enqueue(item: PendingItem): Promise<boolean> {
     const parsed = pendingItemSchema.safeParse(item);
     if (!parsed.success) throw new AppError("bad_request", "invalid pending item");
     const { claimedBy: _c, leaseUntil: _l, ...fresh } = parsed.data;
@@ -71,8 +71,10 @@ export class DynamoPendingQueue implements PendingQueue {
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
+      return true;
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
+      return false;
     }
   }
 

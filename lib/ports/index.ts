@@ -81,8 +81,8 @@ export interface TaskStateStore {
 
 /** The durable per-user queue of messages waiting for the runtime. */
 export interface PendingQueue {
-  /** Idempotent by item id. */
-  enqueue(item: PendingItem): Promise<void>;
+  /** Idempotent by item id: true when this call created the item, false when it was there already. */
+  enqueue(item: PendingItem): Promise<boolean>;
   /** Everything waiting or claimed, oldest first. */
   list(userId: string): Promise<PendingItem[]>;
   /**

@@ -107,6 +107,42 @@ describe("sendMessage", () => {
     expect(await ports.queue.list(userId)).toEqual([]);
   });
 
+  it("in an existing conversation: re-queues an unanswered duplicate, and not an answered one", async () => {
+    const { ports, userId } = setup();
+    const start = await sendMessage(ports, userId, { text: "start", idempotencyKey: newId() });
+    await ports.queue.remove(userId, start.messageId);
+    const send = (key: string) =>
+      sendMessage(ports, userId, {
+        conversationId: start.conversationId,
+        text: "again",
+        idempotencyKey: key,
+      });
+
+    // Stored, then the request failed before its item was queued: the retry queues it.
+    const key = newId();
+    const first = await send(key);
+    await ports.queue.remove(userId, first.messageId);
+    const retry = await send(key);
+    expect(retry).toMatchObject({ duplicate: true, messageId: first.messageId });
+    expect((await ports.queue.list(userId)).map((i) => i.id)).toEqual([first.messageId]);
+
+    // Answered and done: a late retry leaves nothing in the queue.
+    await ports.queue.remove(userId, first.messageId);
+    await ports.chatStore.putMessage(userId, {
+      id: newId(),
+      conversationId: start.conversationId,
+      role: "assistant",
+      content: "done",
+      status: "complete",
+      createdAt: new Date().toISOString(),
+      replyTo: first.messageId,
+    });
+    expect((await send(key)).duplicate).toBe(true);
+    expect(await ports.queue.list(userId)).toEqual([]);
+    const msgs = await ports.chatStore.listMessages(userId, start.conversationId);
+    expect(msgs.items.map((m) => m.content)).toEqual(["start", "again", "done"]);
+  });
+
   it("appends to an existing conversation and moves it to the top", async () => {
     const { ports, userId } = setup();
     const first = await sendMessage(ports, userId, { text: "one", idempotencyKey: newId() });

@@ -150,39 +150,58 @@ export async function sendMessage(
     attempts: 0,
   };
 
+  const wakeItem = { id: item.id, conversationId };
   let fresh: boolean;
   if (input.conversationId) {
-    // The ownership check and the write go out together (one round trip instead of two).
-    // Keys are per user, so someone else's conversation is simply not found here; a message
-    // written next to a conversation that does not exist is removed again before answering.
-    const [found, stored] = await Promise.allSettled([
+    // The ownership check, the message and the queue item go out together: one store round
+    // trip before the wake-up instead of three. Keys are per user, so someone else's
+    // conversation is simply not found here. What was written next to a conversation that
+    // does not exist is removed again before answering; a runtime that claims such an item
+    // in between finds no conversation and drops it.
+    const [found, stored, queued] = await Promise.allSettled([
       ports.chatStore.getConversation(userId, conversationId),
       ports.chatStore.putMessage(userId, message),
+      ports.queue.enqueue(item),
     ]);
-    if (found.status === "rejected") {
-      if (stored.status === "fulfilled" && stored.value) await removeOrphan(ports, userId, conversationId);
-      throw found.reason;
-    }
+    const itemCreated = queued.status === "fulfilled" && queued.value;
+    // A failed read proves nothing: what was written stays for the retry to complete.
+    if (found.status === "rejected") throw found.reason;
     if (!found.value) {
+      if (itemCreated) await removeQueued(ports, userId, item.id);
       if (stored.status === "fulfilled" && stored.value) await removeOrphan(ports, userId, conversationId);
       throw new AppError("not_found", "Conversation not found");
     }
-    if (stored.status === "rejected") throw stored.reason;
+    if (stored.status === "rejected") {
+      // Nothing may answer a message that was not stored; the retry queues it again.
+      if (itemCreated) await removeQueued(ports, userId, item.id);
+      throw stored.reason;
+    }
     fresh = stored.value;
+    if (!fresh) {
+      // A retry or a double click. Its item was created again only if the first one is gone:
+      // keep it only for a recent message that nothing answered (a request that failed halfway).
+      if (itemCreated && !(await needsAnswer(ports, userId, conversationId, messageId, now))) {
+        await removeQueued(ports, userId, item.id);
+      }
+      if (queued.status === "rejected") throw queued.reason;
+      await ports.ensureRuntime(userId, { item: wakeItem });
+      return { conversationId, messageId, duplicate: true };
+    }
+    // Stored but not queued: the client's retry (same key) finds it and queues it.
+    if (queued.status === "rejected") throw queued.reason;
   } else {
     fresh = await ports.chatStore.putMessage(userId, message);
-  }
-  const wakeItem = { id: item.id, conversationId };
-  if (!fresh) {
-    if (await needsReenqueue(ports, userId, conversationId, messageId, now)) {
-      await ports.queue.enqueue(item);
+    if (!fresh) {
+      if (await needsReenqueue(ports, userId, conversationId, messageId, now)) {
+        await ports.queue.enqueue(item);
+      }
+      // Waking is idempotent; a retry after a failed wake-up must still start the runtime.
+      await ports.ensureRuntime(userId, { item: wakeItem });
+      return { conversationId, messageId, duplicate: true };
     }
-    // Waking is idempotent; a retry after a failed wake-up must still start the runtime.
-    await ports.ensureRuntime(userId, { item: wakeItem });
-    return { conversationId, messageId, duplicate: true };
+    await ports.queue.enqueue(item);
   }
 
-  await ports.queue.enqueue(item);
   // The wake-up is what the user waits for: it goes out alongside the bookkeeping, not after it.
   const [bumped, announced, woken] = await Promise.allSettled([
     ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() }),
@@ -230,10 +249,34 @@ async function needsReenqueue(
   messageId: string,
   now: Date,
 ): Promise<boolean> {
-  const existing = await ports.chatStore.getMessage(userId, conversationId, messageId);
-  if (!existing || now.getTime() - Date.parse(existing.createdAt) > REENQUEUE_WINDOW_MS) return false;
   const queued = await ports.queue.list(userId);
   if (queued.some((i) => i.id === messageId)) return false;
+  return needsAnswer(ports, userId, conversationId, messageId, now);
+}
+
+/** The stored message is recent and has no reply yet. */
+async function needsAnswer(
+  ports: Pick<ServicePorts, "chatStore">,
+  userId: string,
+  conversationId: string,
+  messageId: string,
+  now: Date,
+): Promise<boolean> {
+  const existing = await ports.chatStore.getMessage(userId, conversationId, messageId);
+  if (!existing || now.getTime() - Date.parse(existing.createdAt) > REENQUEUE_WINDOW_MS) return false;
   const later = await ports.chatStore.listMessages(userId, conversationId, { after: messageId, limit: 50 });
   return !later.items.some((m) => m.replyTo === messageId);
+}
+
+async function removeQueued(
+  ports: Pick<ServicePorts, "queue">,
+  userId: string,
+  itemId: string,
+): Promise<void> {
+  try {
+    await ports.queue.remove(userId, itemId);
+  } catch (err) {
+    // The runtime drops an item whose conversation does not exist, and answers a message once.
+    console.warn("sendMessage: removing a queue item again failed", errorText(err));
+  }
 }

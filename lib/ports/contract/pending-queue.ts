@@ -36,7 +36,9 @@ export function describePendingQueueContract(
       const a = item(user, 0, "a");
       const b = item(user, 5, "b");
       const c = { ...item(user, 10, "c"), source: "telegram" as const, telegramChatId: 42 };
-      for (const x of [c, a, b, a]) await queue.enqueue(x);
+      const created: boolean[] = [];
+      for (const x of [c, a, b, a]) created.push(await queue.enqueue(x));
+      expect(created).toEqual([true, true, true, false]);
       expect(await queue.list(user)).toEqual([a, b, c]);
     });
 
@@ -49,7 +51,7 @@ export function describePendingQueueContract(
       expect(claimed).toEqual({ ...x, attempts: 1, claimedBy: "w1", leaseUntil: lease.toISOString() });
       expect(await queue.claim(user, x.id, "w2", inAMinute())).toBeUndefined();
       // A retried enqueue does not reset the claim.
-      await queue.enqueue(x);
+      expect(await queue.enqueue(x)).toBe(false);
       expect((await queue.list(user))[0]).toEqual(claimed);
 
       // w1's lease runs out: w2 may take over, and w1 can no longer renew or complete it.
