@@ -9,7 +9,7 @@ import {
   nowIso,
   type PendingItem,
 } from "../contracts";
-import { AppError } from "../errors";
+import { AppError, isAppError } from "../errors";
 import { titleFromText } from "./conversations";
 import type { ServicePorts } from "./deps";
 
@@ -154,19 +154,23 @@ export async function sendMessage(
   let fresh: boolean;
   if (input.conversationId) {
     // The ownership check, the message and the queue item go out together: one store round
-    // trip before the wake-up instead of three. Keys are per user, so someone else's
-    // conversation is simply not found here. What was written next to a conversation that
-    // does not exist is removed again before answering; a runtime that claims such an item
-    // in between finds no conversation and drops it.
+    // trip before the wake-up instead of three. The check is the conditional bump of the
+    // conversation's updatedAt (it moves up in the list), which fails for a conversation
+    // that does not exist; keys are per user, so someone else's is simply not found here.
+    // What was written next to a conversation that does not exist is removed again before
+    // answering; a runtime that claims such an item in between finds no conversation and
+    // drops it.
     const [found, stored, queued] = await Promise.allSettled([
-      ports.chatStore.getConversation(userId, conversationId),
+      ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() }),
       ports.chatStore.putMessage(userId, message),
       ports.queue.enqueue(item),
     ]);
     const itemCreated = queued.status === "fulfilled" && queued.value;
-    // A failed read proves nothing: what was written stays for the retry to complete.
-    if (found.status === "rejected") throw found.reason;
-    if (!found.value) {
+    const notFound =
+      found.status === "rejected" && isAppError(found.reason) && found.reason.code === "not_found";
+    // Any other failure proves nothing: what was written stays for the retry to complete.
+    if (found.status === "rejected" && !notFound) throw found.reason;
+    if (notFound) {
       if (itemCreated) await removeQueued(ports, userId, item.id);
       if (stored.status === "fulfilled" && stored.value) await removeOrphan(ports, userId, conversationId);
       throw new AppError("not_found", "Conversation not found");
@@ -202,20 +206,17 @@ export async function sendMessage(
     await ports.queue.enqueue(item);
   }
 
-  // The wake-up is what the user waits for: it goes out alongside the bookkeeping, not after it.
-  const [bumped, announced, woken] = await Promise.allSettled([
-    ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() }),
+  // The wake-up is what the user waits for: it goes out first (ensureRuntime publishes it
+  // before it checks the runtime), and the copy for other tabs goes out alongside.
+  const [woken, announced] = await Promise.allSettled([
+    ports.ensureRuntime(userId, { item: wakeItem }),
     // Other tabs (and the sidebar) learn about the message from this; the sender already shows it.
     ports.publisher.publish(conversationChannel(userId, conversationId), [
       { type: "message", at: nowIso(), message },
     ]),
-    ports.ensureRuntime(userId, { item: wakeItem }),
   ]);
   if (woken.status === "rejected") throw woken.reason;
-  // The message is stored and queued; a tab that missed the event catches up from the store,
-  // and a conversation that did not move up in the list moves with the reply.
-  if (bumped.status === "rejected")
-    console.warn("sendMessage: updating the conversation failed", errorText(bumped.reason));
+  // The message is stored and queued; a tab that missed the event catches up from the store.
   if (announced.status === "rejected")
     console.warn("sendMessage: publishing the message event failed", errorText(announced.reason));
   return { conversationId, messageId, duplicate: false, ...(created ? { conversation: created } : {}) };
