@@ -5,6 +5,9 @@
  * of the runtime's payload. Prints tables; asserts nothing (timings vary with the machine).
  *
  *   npm run bench:runtime -- [--rounds N] [--no-gateway] [--no-full] [--no-size]
+ *
+ * "Our engine" starts OpenClaw's stateless worker pools alongside its import (the default,
+ * runtime/src/openclaw/prewarm.ts); one row shows the same start without that.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -119,13 +122,23 @@ interface Result {
   error?: string;
 }
 
-async function benchEngine(llm: FakeLlm, cacheDir: string, prewarm: boolean): Promise<Result> {
-  const label = prewarm ? "our engine, warm-up then message" : "our engine, message waiting at start";
+async function benchEngine(
+  llm: FakeLlm,
+  cacheDir: string,
+  prewarm: boolean,
+  prewarmPools = true,
+): Promise<Result> {
+  const label = !prewarmPools
+    ? "our engine without the early pool start, message waiting"
+    : prewarm
+      ? "our engine, warm-up then message"
+      : "our engine, message waiting at start";
   const stateDir = await mkdtemp(join(tmpdir(), "bench-engine-"));
   const engine = new OpenClawEngine({
     stateDir,
     parentEnv: process.env,
     compileCacheDir: cacheDir,
+    prewarmPools,
     settings: {
       provider: "openai-compatible",
       model: "fake-model",
@@ -437,6 +450,8 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     console.log(`round ${r + 1}: our engine ...`);
     results.push(await benchEngine(llm, cacheDir, false));
+    console.log(`round ${r + 1}: our engine without the early pool start ...`);
+    results.push(await benchEngine(llm, cacheDir, false, false));
     if (!flag("--no-gateway")) {
       console.log(`round ${r + 1}: bare gateway, empty compile cache ...`);
       results.push(await benchGateway(llm, undefined));
@@ -477,6 +492,7 @@ async function main(): Promise<void> {
         .map((r) => r.firstTokenMs as number),
     );
   const ours = pick("our engine, message waiting");
+  const noPrewarm = pick("our engine without the early pool start");
   const full = pick("whole runtime");
   for (const cache of ["empty", "warm"]) {
     const gateway = pick(`bare \`openclaw gateway run\`, default config, ${cache}`);
@@ -485,6 +501,8 @@ async function main(): Promise<void> {
       `\nRatios against the bare gateway with an ${cache} compile cache (first token from spawn, medians):`,
     );
     console.log(`  our engine / gateway:     ${(ours / gateway).toFixed(2)}  (target ≤ 0.40)`);
+    if (Number.isFinite(noPrewarm))
+      console.log(`  … without the early pool start: ${(noPrewarm / gateway).toFixed(2)}`);
     if (Number.isFinite(full)) console.log(`  whole runtime / gateway:  ${(full / gateway).toFixed(2)}`);
   }
 

@@ -41,6 +41,11 @@ export interface OpenClawEngineOptions {
   warmUp?: "prepare-only" | "full";
   /** Receives each line the child prints (also written to `<stateDir>/logs/worker.log`). */
   onLog?: (line: string) => void;
+  /**
+   * Start OpenClaw's stateless worker-thread pools alongside its import (./prewarm.ts).
+   * Default true; the cold-start benchmark turns it off to show what it saves.
+   */
+  prewarmPools?: boolean;
 }
 
 interface PendingRun {
@@ -124,7 +129,11 @@ export class OpenClawEngine implements AgentEngine {
       stateDir,
       configPath,
       compileCacheDir,
-      extra: { HOME: join(stateDir, "home"), ...this.options.extraChildEnv },
+      extra: {
+        HOME: join(stateDir, "home"),
+        ...(this.options.prewarmPools === false ? { OPENCLAW_WORKER_PREWARM: "0" } : {}),
+        ...this.options.extraChildEnv,
+      },
     });
     const worker = this.options.worker ?? (await defaultWorker());
     onStage?.("worker-ready");

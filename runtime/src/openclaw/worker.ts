@@ -5,6 +5,7 @@
  * `openclaw gateway run` (see docs/adr/0004-openclaw-engine.md). It talks to the engine over
  * Node's IPC channel with the messages in ./protocol.
  */
+import { prewarmWorkerPools } from "./prewarm";
 import { type FromWorker, type ToWorker, toWorkerSchema } from "./protocol";
 
 const startedAt = performance.now();
@@ -179,6 +180,17 @@ process.on("message", (raw) => {
 // The engine went away: do not linger as an orphan.
 process.on("disconnect", () => void shutdown());
 process.on("SIGTERM", () => void shutdown());
+
+// OpenClaw's first turn waits on worker threads it starts one after another; the ones that
+// need no state start now, alongside the import below (see ./prewarm.ts). Not awaited.
+const stateDir = process.env.OPENCLAW_STATE_DIR;
+if (stateDir && process.env.OPENCLAW_WORKER_PREWARM !== "0") {
+  void prewarmWorkerPools(new URL("./", import.meta.resolve("openclaw")), stateDir, (line) =>
+    console.error(`openclaw worker: ${line}`),
+  ).then(({ started }) =>
+    console.error(`openclaw worker: prewarmed ${started.join(", ") || "nothing"} at ${since()} ms`),
+  );
+}
 
 try {
   openclaw = await import("openclaw");
