@@ -564,6 +564,29 @@ describe("lifecycle", () => {
     expect(row).toMatchObject({ status: "Running", taskRef: "local:424242" });
   });
 
+  it("keeps OpenClaw warm while idle, never during a run, and still stops when idle", async () => {
+    const engine = new FakeEngine();
+    engine.script = (text) => [{ wait: 800 }, { delta: `re ${text}` }];
+    const warmUps: number[] = [];
+    const warmUp = engine.warmUp.bind(engine);
+    engine.warmUp = () => {
+      warmUps.push(Date.now());
+      return warmUp();
+    };
+    const { runner, watcher, userId } = await startRunner({ engine, keepWarmMs: 200, idleTimeoutMs: 2_500 });
+    await send(ports, userId, "hello");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    const [run] = engine.runs;
+    // If keeping warm counted as activity, the idle stop would never come.
+    expect((await runner.stopped).reason).toBe("idle");
+    const during = warmUps.filter((t) => t > (run?.startedAt ?? 0) && t < (run?.endedAt ?? 0));
+    expect(during).toEqual([]);
+    // The start-up warm-up, then keep-warm turns while idle, before and after the run.
+    expect(
+      warmUps.filter((t) => t > (run?.endedAt ?? Number.POSITIVE_INFINITY)).length,
+    ).toBeGreaterThanOrEqual(2);
+  });
+
   it("does not wipe a state folder it did not create", async () => {
     const dir = join(tc.dir, "someone-elses");
     await mkdir(dir, { recursive: true });

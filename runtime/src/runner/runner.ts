@@ -82,6 +82,13 @@ export interface RunnerOptions {
   flushMs?: number;
   /** How long a start waits for a previous runtime that is still Stopping. Default 20 s. */
   stoppingWaitMs?: number;
+  /**
+   * While no run is active, a prepare-only warm-up turn (no model call) this long after the
+   * engine was last used. OpenClaw retires several worker threads after 60 s idle, and the
+   * next turn then pays about 4 s to start them again (docs/perf-notes.md). Default 45 s;
+   * 0 turns it off. Keeping warm is not activity: it does not delay the idle stop.
+   */
+  keepWarmMs?: number;
   /** Called after a reply was stored (Telegram delivery hooks in here). */
   onReply?: (item: PendingItem, message: Message) => Promise<void>;
 }
@@ -131,6 +138,9 @@ export class Runner {
   private wakeSeen = false;
   private dirty = false;
   private lastActivity = Date.now();
+  /** When the engine last finished a turn (a run or a warm-up). */
+  private lastEngineUse = Date.now();
+  private keepingWarm = false;
   private startedAt = 0;
   private statusChain: Promise<void> = Promise.resolve();
   private rowChain: Promise<unknown> = Promise.resolve();
@@ -154,6 +164,7 @@ export class Runner {
       | "maxAttempts"
       | "flushMs"
       | "stoppingWaitMs"
+      | "keepWarmMs"
     >
   >;
 
@@ -171,6 +182,7 @@ export class Runner {
       maxAttempts: opts.maxAttempts ?? 3,
       flushMs: opts.flushMs ?? 80,
       stoppingWaitMs: opts.stoppingWaitMs ?? 20_000,
+      keepWarmMs: opts.keepWarmMs ?? 45_000,
     };
     this.row = new TaskRow(ports.taskStates, opts.userId, opts.taskRef);
     this.sync = new StateSync({
@@ -317,6 +329,10 @@ export class Runner {
     this.every(this.o.pollMs, () => this.drain());
     this.every(Math.min(5_000, Math.max(250, Math.floor(this.idleTimeoutMs() / 4))), () => this.checkIdle());
     this.every(this.o.syncMs, () => this.periodicSync());
+    if (this.o.keepWarmMs > 0) {
+      this.lastEngineUse = Date.now();
+      this.every(Math.max(100, Math.min(5_000, Math.floor(this.o.keepWarmMs / 3))), () => this.keepWarm());
+    }
     void this.drain();
   }
 
@@ -549,6 +565,7 @@ export class Runner {
       .finally(() => {
         this.active.delete(item.conversationId);
         this.lastActivity = Date.now();
+        this.lastEngineUse = Date.now();
         this.dirty = true;
         const at = nowIso();
         void this.updateRow((r) => (this.row.owns(r) ? { lastActivityAt: at, heartbeatAt: at } : undefined));
@@ -876,6 +893,22 @@ export class Runner {
     if (this.phase !== "running" || this.active.size > 0) return;
     this.opts.log("info", "idle timeout reached", { idleMs: Date.now() - this.lastActivity });
     void this.stop("idle");
+  }
+
+  /** A prepare-only turn when the engine has been unused for keepWarmMs (see RunnerOptions). */
+  private async keepWarm(): Promise<void> {
+    const engine = this.engine;
+    if (!engine || this.phase !== "running" || this.keepingWarm) return;
+    if (this.active.size > 0 || this.draining || Date.now() - this.lastEngineUse < this.o.keepWarmMs) return;
+    this.keepingWarm = true;
+    try {
+      await engine.warmUp();
+    } catch (err) {
+      this.opts.log("warn", "keep-warm turn failed", { error: describeError(err) });
+    } finally {
+      this.keepingWarm = false;
+      this.lastEngineUse = Date.now();
+    }
   }
 
   private async heartbeat(): Promise<void> {
