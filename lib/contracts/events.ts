@@ -76,7 +76,7 @@ export const agentEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("wake"),
     ...base,
-    item: z.object({ id: idSchema, conversationId: idSchema }).optional(),
+    item: z.object({ id: idSchema, conversationId: idSchema, messageId: idSchema }).optional(),
   }),
   /** Stop the current run of a conversation. */
   z.object({ type: z.literal("abort"), ...base, conversationId: idSchema }),

@@ -84,7 +84,7 @@ describe("ensureRuntime", () => {
     const launcher = new CountingLauncher();
     await ensureRuntime(deps(launcher), userId);
     const publisher = new RecordingPublisher();
-    const item = { id: newId(), conversationId: newId() };
+    const item = { id: newId(), conversationId: newId(), messageId: newId() };
     await ensureRuntime(deps(launcher, publisher), userId, { item });
     expect(launcher.launches).toHaveLength(1);
     expect(publisher.on(statusChannel(userId))).toHaveLength(0);

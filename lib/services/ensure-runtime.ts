@@ -35,7 +35,7 @@ export interface EnsureRuntimeOptions {
    * The queue item that prompted this call (already enqueued). The wake-up names it so a
    * warm runtime claims it without listing the queue first.
    */
-  item?: { id: string; conversationId: string };
+  item?: { id: string; conversationId: string; messageId: string };
 }
 
 const DEFAULT_TIMING: EnsureRuntimeTiming = {

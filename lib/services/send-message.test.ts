@@ -16,11 +16,12 @@ afterAll(async () => {
 function setup() {
   const publisher = new RecordingPublisher();
   const woken: string[] = [];
-  const wakeItems: ({ id: string; conversationId: string } | undefined)[] = [];
+  type WakeItem = { id: string; conversationId: string; messageId: string };
+  const wakeItems: (WakeItem | undefined)[] = [];
   const ports = {
     ...h.ports,
     publisher,
-    ensureRuntime: async (userId: string, opts?: { item?: { id: string; conversationId: string } }) => {
+    ensureRuntime: async (userId: string, opts?: { item?: WakeItem }) => {
       woken.push(userId);
       wakeItems.push(opts?.item);
     },
@@ -54,7 +55,9 @@ describe("sendMessage", () => {
     expect(events[0]).toMatchObject({ type: "message", message: { id: res.messageId } });
     expect(woken).toEqual([userId]);
     // The wake-up names the queued item, so a warm runtime can claim it straight away.
-    expect(wakeItems).toEqual([{ id: queued[0]?.id, conversationId: res.conversationId }]);
+    expect(wakeItems).toEqual([
+      { id: queued[0]?.id, conversationId: res.conversationId, messageId: res.messageId },
+    ]);
     // The message id keeps the key's time prefix, so it sorts by when it was sent.
     expect(res.messageId.slice(0, 10)).toBe(key.slice(0, 10));
   });

@@ -150,7 +150,7 @@ export async function sendMessage(
     attempts: 0,
   };
 
-  const wakeItem = { id: item.id, conversationId };
+  const wakeItem = { id: item.id, conversationId, messageId };
   let fresh: boolean;
   if (input.conversationId) {
     // The ownership check, the message and the queue item go out together: one store round

@@ -113,7 +113,7 @@ interface ActiveRun {
 type Phase = "new" | "starting" | "running" | "stopping" | "stopped";
 
 /** What a wake-up says about the item it announces. */
-type QueueHint = Pick<PendingItem, "id" | "conversationId">;
+type QueueHint = Pick<PendingItem, "id" | "conversationId" | "messageId">;
 
 /** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
 export type StartTimings = Record<string, number>;
@@ -541,9 +541,8 @@ export class Runner {
 
   private lookup(item: QueueHint): ActiveRun["lookup"] {
     const { userId } = this.opts;
-    // Queue items are keyed by their message's id (see sendMessage).
     return Promise.all([
-      this.ports.chats.getMessage(userId, item.conversationId, replyIdFor(item.id)),
+      this.ports.chats.getMessage(userId, item.conversationId, replyIdFor(item.messageId)),
       this.ports.chats.getConversation(userId, item.conversationId),
     ]);
   }
