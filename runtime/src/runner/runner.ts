@@ -476,8 +476,8 @@ export class Runner {
         // hand the claim back so that the older one runs first.
         await this.ports.queue.release(userId, hinted.item.id, workerId);
       }
-      heads.delete(hinted.item.conversationId);
-      if (!isHead && head) heads.set(head.conversationId, head);
+      // Settled here either way; an older head stays in `heads` and is claimed below.
+      if (isHead) heads.delete(hinted.item.conversationId);
     }
     let nextLeaseExpiry = Number.POSITIVE_INFINITY;
     for (const head of heads.values()) {
