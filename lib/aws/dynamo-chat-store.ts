@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -244,6 +245,42 @@ export class DynamoChatStore implements ChatStore {
       }),
     );
     return res.Item ? toMessage(res.Item) : undefined;
+  }
+
+  async getConversationAndMessages(
+    userId: string,
+    conversationId: string,
+    messageIds: readonly string[],
+  ): Promise<{ conversation?: Conversation; messages: Message[] }> {
+    if (messageIds.length > 99) throw new AppError("bad_request", "at most 99 messages per read");
+    const conversationKey = { pk: keys.user(userId), sk: keys.conversationSk(conversationId) };
+    const messagePk = keys.messages(userId, conversationId);
+    const messageKeys = [...new Set(messageIds)].map((id) => ({ pk: messagePk, sk: keys.messageSk(id) }));
+    let pending: Record<string, unknown>[] = [conversationKey, ...messageKeys];
+    const found: Record<string, unknown>[] = [];
+    // One request instead of one per item. DynamoDB may leave keys unprocessed under load:
+    // those are asked for again, a few times, and then read one by one.
+    for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      const res = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      found.push(...(res.Responses?.[this.table] ?? []));
+      pending = res.UnprocessedKeys?.[this.table]?.Keys ?? [];
+    }
+    for (const key of pending) {
+      const res = await this.doc.send(
+        new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }),
+      );
+      if (res.Item) found.push(res.Item);
+    }
+    const pick = (key: { pk: string; sk: string }) => found.find((i) => i.pk === key.pk && i.sk === key.sk);
+    const conversation = pick(conversationKey);
+    const messages = messageKeys.flatMap((key) => {
+      const item = pick(key);
+      return item ? [toMessage(item)] : [];
+    });
+    return { ...(conversation ? { conversation: toConversation(conversation) } : {}), messages };
   }
 
   async listMessages(

@@ -45,6 +45,16 @@ export interface ChatStore {
    */
   putMessage(userId: string, message: Message): Promise<boolean>;
   getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined>;
+  /**
+   * A conversation and some of its messages (at most 99) in one read: what the runtime
+   * checks before a run (does the conversation still exist, is the user's message stored,
+   * is a reply already stored). What does not exist, or is someone else's, is left out.
+   */
+  getConversationAndMessages(
+    userId: string,
+    conversationId: string,
+    messageIds: readonly string[],
+  ): Promise<{ conversation?: Conversation; messages: Message[] }>;
   /** Oldest first. `after` returns messages with ids greater than it (catch-up after a reconnect). */
   listMessages(
     userId: string,

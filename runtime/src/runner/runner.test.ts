@@ -276,6 +276,74 @@ describe("the queue", () => {
     await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
   });
 
+  it("runs an item on its early wake-up only if the stored message is the same send's", async () => {
+    const engine = new FakeEngine();
+    const { watcher, userId } = await startRunner({ engine, pollMs: 60_000 });
+    const a = await send(ports, userId, "first");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "first final");
+    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
+    await new Promise((r) => setTimeout(r, 300));
+    const wake = (item: { id: string; early?: boolean }) =>
+      ports.publisher.publish(agentChannel(userId), [
+        {
+          type: "wake",
+          at: new Date().toISOString(),
+          item: { conversationId: a.conversationId, messageId: item.id, ...item },
+        },
+      ]);
+    const putAndEnqueue = async (id: string, text: string, createdAt: string, enqueuedAt: string) => {
+      await ports.chats.putMessage(userId, {
+        id,
+        conversationId: a.conversationId,
+        role: "user",
+        content: text,
+        status: "complete",
+        createdAt,
+        source: "web",
+      });
+      await ports.queue.enqueue({
+        userId,
+        id,
+        conversationId: a.conversationId,
+        messageId: id,
+        text,
+        source: "web",
+        enqueuedAt,
+        attempts: 0,
+      });
+    };
+
+    // Before its writes have landed: nothing to claim yet, and nothing breaks.
+    const b = newId();
+    await wake({ id: b, early: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(engine.runs).toHaveLength(1);
+    // A message stored by an earlier send (another time) next to a new queue item: the
+    // early wake-up leaves it alone and hands the claim back.
+    await putAndEnqueue(b, "repeated", new Date(Date.now() - 60_000).toISOString(), new Date().toISOString());
+    await wake({ id: b, early: true });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(engine.runs).toHaveLength(1);
+    const [held] = await ports.queue.list(userId);
+    expect(held).toMatchObject({ id: b, attempts: 0 });
+    expect(held?.claimedBy).toBeUndefined();
+    // The confirming wake-up runs it.
+    await wake({ id: b });
+    await watcher.until((e) => watcher.finalFor(b) !== undefined, 10_000, "final of the repeated send");
+
+    // Written by one send: the early wake-up runs it, and the confirming one adds nothing.
+    engine.script = (text) => [{ wait: 400 }, { delta: `slow ${text}` }];
+    const c = newId();
+    const at = new Date().toISOString();
+    await putAndEnqueue(c, "together", at, at);
+    await wake({ id: c, early: true });
+    await eventually(async () => expect(engine.runs).toHaveLength(3), 2_000);
+    await wake({ id: c });
+    await watcher.until((e) => watcher.finalFor(c) !== undefined, 10_000, "final of the early one");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(engine.runs.map((r) => r.text)).toEqual(["first", "repeated", "together"]);
+  });
+
   it("runs different conversations at the same time", async () => {
     const engine = new FakeEngine();
     engine.script = (text) => [{ wait: 500 }, { delta: text }];
