@@ -98,8 +98,6 @@ async function main(): Promise<void> {
     /** When the runner called engine.run and when that run gave its first delta (our leg only). */
     const ourEngineRuns: { start: number; firstDelta: number }[] = [];
     const wakes: number[] = [];
-    /** Early wake-ups (ADR 0009) that arrived before their writes had landed. */
-    const earlyMisses: string[] = [];
     const runner = new Runner(createRunnerPorts(config), {
       userId: user.sub,
       workerId: `bench-${process.pid}`,
@@ -127,7 +125,6 @@ async function main(): Promise<void> {
       // Only the arrival of wake-ups is of interest: when the runtime learned of a message.
       log: (_level, msg, fields) => {
         if (msg === "agent event" && fields?.type === "wake") wakes.push(performance.now());
-        if (msg.startsWith("early wake-up:")) earlyMisses.push(msg);
       },
       idleTimeoutMs: 60 * 60_000,
     });
@@ -306,9 +303,6 @@ async function main(): Promise<void> {
       `  our engine.run → its first delta  p50 ${fmt(percentile(engineOwn, 50))}   p95 ${fmt(percentile(engineOwn, 95))}   (direct leg: p50 ${fmt(p50d)})`,
     );
     console.log(`  engine's first delta → subscriber  p50 ${fmt(percentile(delivery, 50))}`);
-    console.log(
-      `  early wake-ups that came before their writes: ${earlyMisses.length} of ${WARMUP + TURNS} turns`,
-    );
     console.log(`  overhead p50 ${fmt(p50o - p50d)}`);
     console.log(`  ratio (p50 ours / p50 direct) ${(p50o / p50d).toFixed(3)}   target < 1.10`);
   } finally {

@@ -72,16 +72,11 @@ export const agentEventSchema = z.discriminatedUnion("type", [
   /**
    * New work is in the pending queue. `item` names the item just enqueued, so a warm
    * runtime can claim it without listing the queue first (the claim returns the item).
-   * `early`: sent while the message and the item are still being written, so that the
-   * wake-up's delivery overlaps the writes; a second wake-up without it follows once they
-   * are written (ADR 0009).
    */
   z.object({
     type: z.literal("wake"),
     ...base,
-    item: z
-      .object({ id: idSchema, conversationId: idSchema, messageId: idSchema, early: z.boolean().optional() })
-      .optional(),
+    item: z.object({ id: idSchema, conversationId: idSchema, messageId: idSchema }).optional(),
   }),
   /** Stop the current run of a conversation. */
   z.object({ type: z.literal("abort"), ...base, conversationId: idSchema }),

@@ -47,8 +47,8 @@ export interface ChatStore {
   getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined>;
   /**
    * A conversation and some of its messages (at most 99) in one read: what the runtime
-   * checks before a run (does the conversation still exist, is the user's message stored,
-   * is a reply already stored). What does not exist, or is someone else's, is left out.
+   * checks before a run (does the conversation still exist, is a reply already stored).
+   * What does not exist, or is someone else's, is left out.
    */
   getConversationAndMessages(
     userId: string,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentChannel, conversationChannel, LIMITS, newId } from "../contracts";
+import { conversationChannel, LIMITS, newId } from "../contracts";
 import { AppError } from "../errors";
 import { deriveId, sendMessage } from "./send-message";
 import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
@@ -147,7 +147,7 @@ describe("sendMessage", () => {
   });
 
   it("appends to an existing conversation and moves it to the top", async () => {
-    const { ports, publisher, wakeItems, userId } = setup();
+    const { ports, userId } = setup();
     const first = await sendMessage(ports, userId, { text: "one", idempotencyKey: newId() });
     const other = await sendMessage(ports, userId, { text: "two", idempotencyKey: newId() });
     const later = new Date(Date.now() + 1000);
@@ -163,13 +163,6 @@ describe("sendMessage", () => {
     expect(convs.items.map((c) => c.id)).toEqual([first.conversationId, other.conversationId]);
     const msgs = await ports.chatStore.listMessages(userId, first.conversationId);
     expect(msgs.items.map((m) => m.content)).toEqual(["one", "three"]);
-    // An early wake-up, sent while the writes were under way, named the item; the
-    // confirming one (ensureRuntime) followed them.
-    const item = { id: third.messageId, conversationId: first.conversationId, messageId: third.messageId };
-    expect(publisher.on(agentChannel(userId))).toMatchObject([
-      { type: "wake", item: { ...item, early: true } },
-    ]);
-    expect(wakeItems.at(-1)).toEqual(item);
   });
 
   it("refuses someone else's conversation as not found, writing nothing", async () => {
@@ -185,8 +178,6 @@ describe("sendMessage", () => {
     expect((err as AppError).code).toBe("not_found");
     expect(await intruder.ports.queue.list(intruder.userId)).toEqual([]);
     expect(intruder.woken).toEqual([]);
-    // Its early wake-up went to the intruder's own runtime only, which finds nothing to run.
-    expect(intruder.publisher.published.map((p) => p.channel)).toEqual([agentChannel(intruder.userId)]);
     // The message written alongside the ownership check was removed again.
     const stray = await intruder.ports.chatStore.listMessages(intruder.userId, mine.conversationId);
     expect(stray.items).toEqual([]);

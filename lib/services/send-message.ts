@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import {
-  agentChannel,
   type Conversation,
   conversationChannel,
   idSchema,
@@ -153,8 +152,6 @@ export async function sendMessage(
 
   const wakeItem = { id: item.id, conversationId, messageId };
   let fresh: boolean;
-  /** Never rejects (a failure is logged): a lost wake-up only delays the runtime's start on it. */
-  let earlyWake: Promise<void> | undefined;
   if (input.conversationId) {
     // The ownership check, the message and the queue item go out together: one store round
     // trip before the wake-up instead of three. The check is the conditional bump of the
@@ -163,18 +160,11 @@ export async function sendMessage(
     // What was written next to a conversation that does not exist is removed again before
     // answering; a runtime that claims such an item in between finds no conversation and
     // drops it.
-    const writes = Promise.allSettled([
+    const [found, stored, queued] = await Promise.allSettled([
       ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() }),
       ports.chatStore.putMessage(userId, message),
       ports.queue.enqueue(item),
     ]);
-    // A warm runtime learns of the message while it is being written (ADR 0009): it claims
-    // the item once it lands, and runs it only if the stored message is this send's. The
-    // wake-up after the writes confirms it (and is the one that starts a sleeping runtime).
-    earlyWake = ports.publisher
-      .publish(agentChannel(userId), [{ type: "wake", at: nowIso(), item: { ...wakeItem, early: true } }])
-      .catch((err: unknown) => console.warn("sendMessage: the early wake-up failed", errorText(err)));
-    const [found, stored, queued] = await writes;
     const itemCreated = queued.status === "fulfilled" && queued.value;
     const notFound =
       found.status === "rejected" && isAppError(found.reason) && found.reason.code === "not_found";
@@ -198,7 +188,7 @@ export async function sendMessage(
         await removeQueued(ports, userId, item.id);
       }
       if (queued.status === "rejected") throw queued.reason;
-      await Promise.all([ports.ensureRuntime(userId, { item: wakeItem }), earlyWake]);
+      await ports.ensureRuntime(userId, { item: wakeItem });
       return { conversationId, messageId, duplicate: true };
     }
     // Stored but not queued: the client's retry (same key) finds it and queues it.
@@ -218,8 +208,7 @@ export async function sendMessage(
 
   // The wake-up is what the user waits for: it goes out first (ensureRuntime publishes it
   // before it checks the runtime), and the copy for other tabs goes out alongside.
-  const [, woken, announced] = await Promise.allSettled([
-    earlyWake,
+  const [woken, announced] = await Promise.allSettled([
     ports.ensureRuntime(userId, { item: wakeItem }),
     // Other tabs (and the sidebar) learn about the message from this; the sender already shows it.
     ports.publisher.publish(conversationChannel(userId, conversationId), [

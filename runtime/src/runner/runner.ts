@@ -106,26 +106,14 @@ interface ActiveRun {
   controller: AbortController;
   abortReason?: AbortReason;
   done: Promise<void>;
-  /** Read while the item was being claimed. */
-  lookup: Promise<RunLookup>;
+  /** The stored reply (if any) and the conversation, read while the item was being claimed. */
+  lookup: Promise<{ reply?: Message; conversation?: Conversation }>;
 }
 
 type Phase = "new" | "starting" | "running" | "stopping" | "stopped";
 
-/**
- * What a wake-up says about the item it announces. `early`: sent while the message and the
- * item were still being written (the sender confirms with a second wake-up once they are).
- */
-type QueueHint = Pick<PendingItem, "id" | "conversationId" | "messageId"> & { early?: boolean };
-
-/** What a run needs to know before it starts, read in one request during the claim. */
-interface RunLookup {
-  conversation?: Conversation;
-  /** The user's message, as stored. */
-  asked?: Message;
-  /** The reply, if an earlier attempt stored it. */
-  reply?: Message;
-}
+/** What a wake-up says about the item it announces. */
+type QueueHint = Pick<PendingItem, "id" | "conversationId" | "messageId">;
 
 /** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
 export type StartTimings = Record<string, number>;
@@ -146,8 +134,6 @@ export class Runner {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
   private draining = false;
-  /** The item of a wake-up that came during a drain, for the next pass. */
-  private nextHint: QueueHint | undefined;
   private drainAgain = false;
   private wakeSeen = false;
   private dirty = false;
@@ -441,13 +427,8 @@ export class Runner {
    */
   private async drain(hint?: QueueHint): Promise<void> {
     if (this.phase !== "running") return;
-    // A wake-up for the item already running (the sender's confirming one) changes nothing.
-    if (hint && this.isRunning(hint)) return;
     if (this.draining) {
-      // Handled when the current pass ends; of several wake-ups the last one's item is
-      // claimed at once, the others' items are found by the listing.
-      if (hint) this.nextHint = hint;
-      else this.drainAgain = true;
+      this.drainAgain = true;
       return;
     }
     this.draining = true;
@@ -456,21 +437,13 @@ export class Runner {
       do {
         this.drainAgain = false;
         await this.drainOnce(next);
-        next = this.nextHint;
-        this.nextHint = undefined;
-        if (next && this.isRunning(next)) next = undefined;
-        else if (next) this.drainAgain = true;
+        next = undefined;
       } while (this.drainAgain && this.phase === "running");
     } catch (err) {
       this.opts.log("warn", "draining the queue failed", { error: describeError(err) });
     } finally {
       this.draining = false;
-      this.nextHint = undefined;
     }
-  }
-
-  private isRunning(hint: QueueHint): boolean {
-    return this.active.get(hint.conversationId)?.item.id === hint.id;
   }
 
   private async drainOnce(hint?: QueueHint): Promise<void> {
@@ -490,20 +463,13 @@ export class Runner {
         throw err;
       },
     );
-    if (hint?.early && early && !hinted)
-      this.opts.log("debug", "early wake-up: nothing to claim yet", { itemId: hint.id });
     const heads = new Map<string, PendingItem>();
     for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
       if (!heads.has(item.conversationId)) heads.set(item.conversationId, item);
     if (hinted) {
       const head = heads.get(hinted.item.conversationId);
       const isHead = !head || head.id === hinted.item.id;
-      if (hint?.early && !(await this.sentTogether(hinted.item, hinted.lookup))) {
-        // The early wake-up raced its own writes, or named the item of a repeated send: the
-        // sender's confirming wake-up (or the safety poll) takes it from here.
-        this.opts.log("debug", "early wake-up: message not stored by the same send yet", { itemId: hint.id });
-        await this.ports.queue.release(userId, hinted.item.id, workerId);
-      } else if (isHead && this.phase === "running" && !this.active.has(hinted.item.conversationId)) {
+      if (isHead && this.phase === "running" && !this.active.has(hinted.item.conversationId)) {
         this.startRun(hinted.item, hinted.lookup);
       } else {
         // An older message of the same conversation waits (its wake-up was lost or is late):
@@ -542,19 +508,6 @@ export class Runner {
     if (Number.isFinite(nextLeaseExpiry)) this.drainAt(nextLeaseExpiry + 250);
   }
 
-  /**
-   * An early wake-up may arrive before the sender's writes land, and a repeated send (the
-   * same idempotency key) writes a new queue item next to an old message. Its item runs
-   * only when the stored message and the item were written by the same send.
-   */
-  private async sentTogether(item: PendingItem, lookup: Promise<RunLookup>): Promise<boolean> {
-    const asked = await lookup.then(
-      (l) => l.asked,
-      () => undefined,
-    );
-    return asked !== undefined && Date.parse(asked.createdAt) === Date.parse(item.enqueuedAt);
-  }
-
   /** Claims the item a wake-up named, reading what its run needs alongside the claim. */
   private async claimHint(
     hint: QueueHint,
@@ -586,18 +539,15 @@ export class Runner {
 
   // ---------------------------------------------------------------- runs
 
-  private async lookup(item: QueueHint): Promise<RunLookup> {
+  /** One read for both: it stands between the user and the first token. */
+  private async lookup(item: QueueHint): ActiveRun["lookup"] {
     const replyId = replyIdFor(item.messageId);
     const { conversation, messages } = await this.ports.chats.getConversationAndMessages(
       this.opts.userId,
       item.conversationId,
-      [item.messageId, replyId],
+      [replyId],
     );
-    return {
-      ...(conversation ? { conversation } : {}),
-      asked: messages.find((m) => m.id === item.messageId),
-      reply: messages.find((m) => m.id === replyId),
-    };
+    return { reply: messages[0], ...(conversation ? { conversation } : {}) };
   }
 
   private startRun(item: PendingItem, lookup: ActiveRun["lookup"]): void {
