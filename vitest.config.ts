@@ -10,8 +10,10 @@ export default defineConfig({
       "amplify/**/*.test.ts",
       "runtime/src/**/*.test.ts",
       "components/**/*.test.ts",
+      "e2e/bench/*.test.ts",
     ],
-    exclude: ["**/node_modules/**", "e2e/**"],
+    // The rest of e2e/ is Playwright's.
+    exclude: ["**/node_modules/**", "e2e/*.spec.ts", "e2e/support/**", "e2e/fixtures/**", "e2e/pages/**"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 120_000,
