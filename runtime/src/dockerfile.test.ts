@@ -42,6 +42,14 @@ describe("runtime/Dockerfile", () => {
     expect(finalStage.indexOf("USER node")).toBeLessThan(finalStage.indexOf("CMD "));
   });
 
+  it("starts the runner through the entry point that keeps credentials out of its environment", () => {
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    expect(finalStage).toMatch(/^COPY [^\n]*runtime\/entrypoint\.sh \.\/$/m);
+    expect(finalStage).toMatch(/^CMD \["sh", "entrypoint\.sh"\]$/m);
+    const script = readFileSync(join(root, "runtime/entrypoint.sh"), "utf8");
+    expect(script).toMatch(/^RUNTIME_HANDOFF_FD=3 exec node --max-semi-space-size=64 dist\/main\.js 3<</m);
+  });
+
   it("reports healthy only while the runtime keeps touching its health file", () => {
     const file = join(dir, "runtime.health");
     writeFileSync(file, "now running\n");

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { createRunnerPorts } from "./container";
+import { takeHandedOffEnv } from "./credential-handoff";
 import { loadRuntimeEnv, type RuntimeEnv } from "./env";
 import { OpenClawEngine } from "./openclaw";
 import { createLogger, describeError, type Logger } from "./runner/log";
@@ -14,6 +15,8 @@ import { Runner } from "./runner/runner";
 async function main(): Promise<number> {
   let env: RuntimeEnv;
   try {
+    // In ECS the entry point hands the credential path over on fd 3 (entrypoint.sh).
+    takeHandedOffEnv();
     env = loadRuntimeEnv();
   } catch (err) {
     // One line, no stack: this is a configuration mistake, not a crash.
