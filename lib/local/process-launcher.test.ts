@@ -81,11 +81,13 @@ describe("ProcessRuntimeLauncher", () => {
     });
     const source = new ProcessRuntimeLauncher({ stateDir: dir, localCloudFile: "x", projectRoot: root });
     expect(source.command().args.slice(-3)).toEqual(["--import", "tsx", join(root, "runtime/src/main.ts")]);
-    const dockerfile = readFileSync(join(root, "runtime/Dockerfile"), "utf8");
-    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
+    // The container's CMD runs runtime/entrypoint.sh, which execs node on the bundle.
+    const entrypoint = readFileSync(join(root, "runtime/entrypoint.sh"), "utf8");
+    const cmd = (/^RUNTIME_HANDOFF_FD=3 exec (node [^<]*?) 3<</m.exec(entrypoint)?.[1] ?? "").split(" ");
+    expect(cmd[0]).toBe("node");
     try {
       const args = dist.command().args;
-      // Same flags and the same entry file as the container's CMD.
+      // Same flags and the same entry file as the container's command.
       expect(["node", ...args.slice(0, -1), `dist/${args.at(-1)?.split("/").at(-1)}`]).toEqual(cmd);
     } catch (err) {
       // No bundle built in this checkout: the error says how to build it.
