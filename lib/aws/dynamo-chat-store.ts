@@ -247,19 +247,17 @@ export class DynamoChatStore implements ChatStore {
     return res.Item ? toMessage(res.Item) : undefined;
   }
 
-  async getConversationAndMessages(
+  async getConversationAndMessage(
     userId: string,
     conversationId: string,
-    messageIds: readonly string[],
-  ): Promise<{ conversation?: Conversation; messages: Message[] }> {
-    if (messageIds.length > 99) throw new AppError("bad_request", "at most 99 messages per read");
+    messageId: string,
+  ): Promise<{ conversation?: Conversation; message?: Message }> {
     const conversationKey = { pk: keys.user(userId), sk: keys.conversationSk(conversationId) };
-    const messagePk = keys.messages(userId, conversationId);
-    const messageKeys = [...new Set(messageIds)].map((id) => ({ pk: messagePk, sk: keys.messageSk(id) }));
-    let pending: Record<string, unknown>[] = [conversationKey, ...messageKeys];
+    const messageKey = { pk: keys.messages(userId, conversationId), sk: keys.messageSk(messageId) };
+    let pending: Record<string, unknown>[] = [conversationKey, messageKey];
     const found: Record<string, unknown>[] = [];
-    // One request instead of one per item. DynamoDB may leave keys unprocessed under load:
-    // those are asked for again, a few times, and then read one by one.
+    // One request instead of two. DynamoDB may leave keys unprocessed under load: those
+    // are asked for again, a few times, and then read one by one.
     for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
       const res = await this.doc.send(
@@ -276,11 +274,11 @@ export class DynamoChatStore implements ChatStore {
     }
     const pick = (key: { pk: string; sk: string }) => found.find((i) => i.pk === key.pk && i.sk === key.sk);
     const conversation = pick(conversationKey);
-    const messages = messageKeys.flatMap((key) => {
-      const item = pick(key);
-      return item ? [toMessage(item)] : [];
-    });
-    return { ...(conversation ? { conversation: toConversation(conversation) } : {}), messages };
+    const message = pick(messageKey);
+    return {
+      ...(conversation ? { conversation: toConversation(conversation) } : {}),
+      ...(message ? { message: toMessage(message) } : {}),
+    };
   }
 
   async listMessages(

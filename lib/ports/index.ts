@@ -46,15 +46,15 @@ export interface ChatStore {
   putMessage(userId: string, message: Message): Promise<boolean>;
   getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined>;
   /**
-   * A conversation and some of its messages (at most 99) in one read: what the runtime
-   * checks before a run (does the conversation still exist, is a reply already stored).
-   * What does not exist, or is someone else's, is left out.
+   * A conversation and one of its messages in one read: what the runtime checks before a
+   * run (does the conversation still exist, is a reply already stored). What does not
+   * exist, or is someone else's, is left out.
    */
-  getConversationAndMessages(
+  getConversationAndMessage(
     userId: string,
     conversationId: string,
-    messageIds: readonly string[],
-  ): Promise<{ conversation?: Conversation; messages: Message[] }>;
+    messageId: string,
+  ): Promise<{ conversation?: Conversation; message?: Message }>;
   /** Oldest first. `after` returns messages with ids greater than it (catch-up after a reconnect). */
   listMessages(
     userId: string,

@@ -44,7 +44,7 @@ describe("takeHandedOffEnv", () => {
   });
 
   it("refuses a malformed line without repeating it", () => {
-    const fd = fdWith("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/with space secret-value\n");
+    const fd = fdWith("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/\tsecret-value\n");
     const err = (() => {
       try {
         takeHandedOffEnv({ RUNTIME_HANDOFF_FD: String(fd) });

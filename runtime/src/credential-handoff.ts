@@ -23,7 +23,7 @@ export const HANDED_OFF = [
 const lineSchema = z
   .string()
   .max(4_096)
-  .regex(/^[A-Z_]+=[\x21-\x7e]*$/, "not NAME=value with printable ASCII");
+  .regex(/^[A-Z_]+=[\x20-\x7e]*$/, "not NAME=value with printable ASCII");
 
 /**
  * Reads `NAME=value` lines from the descriptor named by `RUNTIME_HANDOFF_FD` (the entry point

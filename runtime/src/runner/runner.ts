@@ -541,13 +541,12 @@ export class Runner {
 
   /** One read for both: it stands between the user and the first token. */
   private async lookup(item: QueueHint): ActiveRun["lookup"] {
-    const replyId = replyIdFor(item.messageId);
-    const { conversation, messages } = await this.ports.chats.getConversationAndMessages(
+    const { conversation, message } = await this.ports.chats.getConversationAndMessage(
       this.opts.userId,
       item.conversationId,
-      [replyId],
+      replyIdFor(item.messageId),
     );
-    return { reply: messages[0], ...(conversation ? { conversation } : {}) };
+    return { ...(message ? { reply: message } : {}), ...(conversation ? { conversation } : {}) };
   }
 
   private startRun(item: PendingItem, lookup: ActiveRun["lookup"]): void {
