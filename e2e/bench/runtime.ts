@@ -7,7 +7,8 @@
  *   npm run bench:runtime -- [--rounds N] [--no-gateway] [--no-full] [--no-size]
  *
  * "Our engine" starts OpenClaw's stateless worker pools alongside its import (the default,
- * runtime/src/openclaw/prewarm.ts); one row shows the same start without that.
+ * runtime/src/openclaw/prewarm.ts) and gives V8 a background pool sized to the machine
+ * (v8PoolSizeFor); one row each shows the same start without one of those.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -122,23 +123,26 @@ interface Result {
   error?: string;
 }
 
-async function benchEngine(
-  llm: FakeLlm,
-  cacheDir: string,
-  prewarm: boolean,
-  prewarmPools = true,
-): Promise<Result> {
-  const label = !prewarmPools
-    ? "our engine without the early pool start, message waiting"
-    : prewarm
-      ? "our engine, warm-up then message"
-      : "our engine, message waiting at start";
+/** What a start of our engine leaves out, against the default one. */
+type EngineVariant = "default" | "warm-up first" | "no early pools" | "node's v8 pool";
+
+const ENGINE_LABELS: Record<EngineVariant, string> = {
+  default: "our engine, message waiting at start",
+  "warm-up first": "our engine, warm-up then message",
+  "no early pools": "our engine without the early pool start, message waiting",
+  "node's v8 pool": "our engine with Node's default V8 pool (4 threads), message waiting",
+};
+
+async function benchEngine(llm: FakeLlm, cacheDir: string, variant: EngineVariant): Promise<Result> {
+  const label = ENGINE_LABELS[variant];
+  const prewarm = variant === "warm-up first";
   const stateDir = await mkdtemp(join(tmpdir(), "bench-engine-"));
   const engine = new OpenClawEngine({
     stateDir,
     parentEnv: process.env,
     compileCacheDir: cacheDir,
-    prewarmPools,
+    prewarmPools: variant !== "no early pools",
+    ...(variant === "node's v8 pool" ? { v8PoolSize: "node-default" as const } : {}),
     settings: {
       provider: "openai-compatible",
       model: "fake-model",
@@ -449,9 +453,11 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (let r = 0; r < rounds; r++) {
     console.log(`round ${r + 1}: our engine ...`);
-    results.push(await benchEngine(llm, cacheDir, false));
+    results.push(await benchEngine(llm, cacheDir, "default"));
     console.log(`round ${r + 1}: our engine without the early pool start ...`);
-    results.push(await benchEngine(llm, cacheDir, false, false));
+    results.push(await benchEngine(llm, cacheDir, "no early pools"));
+    console.log(`round ${r + 1}: our engine with Node's default V8 pool ...`);
+    results.push(await benchEngine(llm, cacheDir, "node's v8 pool"));
     if (!flag("--no-gateway")) {
       console.log(`round ${r + 1}: bare gateway, empty compile cache ...`);
       results.push(await benchGateway(llm, undefined));
@@ -459,7 +465,7 @@ async function main(): Promise<void> {
       results.push(await benchGateway(llm, cacheDir));
     }
     console.log(`round ${r + 1}: our engine with warm-up ...`);
-    results.push(await benchEngine(llm, cacheDir, true));
+    results.push(await benchEngine(llm, cacheDir, "warm-up first"));
     if (!flag("--no-full")) {
       console.log(`round ${r + 1}: whole runtime ...`);
       results.push(await benchFullRuntime(llm, cacheDir));
@@ -491,8 +497,9 @@ async function main(): Promise<void> {
         .filter((r) => r.label.startsWith(label) && r.firstTokenMs !== undefined)
         .map((r) => r.firstTokenMs as number),
     );
-  const ours = pick("our engine, message waiting");
-  const noPrewarm = pick("our engine without the early pool start");
+  const ours = pick(ENGINE_LABELS.default);
+  const noPrewarm = pick(ENGINE_LABELS["no early pools"]);
+  const nodePool = pick(ENGINE_LABELS["node's v8 pool"]);
   const full = pick("whole runtime");
   for (const cache of ["empty", "warm"]) {
     const gateway = pick(`bare \`openclaw gateway run\`, default config, ${cache}`);
@@ -503,6 +510,8 @@ async function main(): Promise<void> {
     console.log(`  our engine / gateway:     ${(ours / gateway).toFixed(2)}  (target ≤ 0.40)`);
     if (Number.isFinite(noPrewarm))
       console.log(`  … without the early pool start: ${(noPrewarm / gateway).toFixed(2)}`);
+    if (Number.isFinite(nodePool))
+      console.log(`  … with Node's default V8 pool: ${(nodePool / gateway).toFixed(2)}`);
     if (Number.isFinite(full)) console.log(`  whole runtime / gateway:  ${(full / gateway).toFixed(2)}`);
   }
 

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "../../../e2e/fixtures/fake-llm";
 import { EngineError, type EngineEvent, type EngineSettings } from "../engine";
-import { OpenClawEngine, WARMUP_PROMPT } from "./openclaw-engine";
+import { OpenClawEngine, v8PoolSizeFor, WARMUP_PROMPT } from "./openclaw-engine";
 import { listSqliteFiles, snapshotSqlite } from "./sqlite";
 
 /*
@@ -242,6 +242,13 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect(names).toContain("OPENCLAW_STATE_DIR");
     expect(names.filter((n) => /^AWS_|^ECS_|TELEGRAM/.test(n))).toEqual([]);
     expect(environ.join("\n")).not.toContain("engine-test-secret");
+  });
+
+  it("starts the OpenClaw child with the tuned Node flags", () => {
+    const [pid] = engine.pids();
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    expect(argv).toContain("--max-semi-space-size=64");
+    expect(argv).toContain(`--v8-pool-size=${v8PoolSizeFor(availableParallelism())}`);
   });
 
   it("keeps the key in a 0600 config file and out of the logs", async () => {

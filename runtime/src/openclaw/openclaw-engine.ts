@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentEngine, EngineEvent, EngineSettings, RunRequest } from "../engine";
@@ -46,6 +46,12 @@ export interface OpenClawEngineOptions {
    * Default true; the cold-start benchmark turns it off to show what it saves.
    */
   prewarmPools?: boolean;
+  /**
+   * Threads in V8's background pool in the child (see v8PoolSizeFor). Default: one fewer
+   * than the CPUs this process may use; `"node-default"` leaves Node's own choice (4), for
+   * the cold-start benchmark's comparison.
+   */
+  v8PoolSize?: number | "node-default";
 }
 
 interface PendingRun {
@@ -61,6 +67,32 @@ interface PendingRun {
 export const WARMUP_SESSION_KEY = "warmup";
 /** Cheap prompt for the warm-up turn (one LLM call with OpenClaw's full system prompt). */
 export const WARMUP_PROMPT = "Reply with the single word OK.";
+
+/**
+ * Threads for V8's background pool (concurrent compilation and garbage collection) in the
+ * OpenClaw child: one fewer than the CPUs the process may use, and at least one. Node's
+ * default is 4 whatever the machine. During a first turn OpenClaw runs its main thread and
+ * up to eight worker threads of its own, so on a small machine (the Fargate task has 1
+ * vCPU by default) four more threads only add contention. On 2 cores a pool of 1 or 2
+ * brought the first token about 0.6 s sooner than the default, in 11 of 13 paired starts
+ * (docs/perf-notes.md); warm turns did not change.
+ */
+export function v8PoolSizeFor(parallelism: number): number {
+  return Math.max(1, Math.floor(parallelism) - 1);
+}
+
+/** Node's flags for the OpenClaw child, before any caller-given ones. */
+export function childNodeFlags(
+  v8PoolSize: number | "node-default" = v8PoolSizeFor(availableParallelism()),
+): string[] {
+  if (v8PoolSize !== "node-default" && !(Number.isInteger(v8PoolSize) && v8PoolSize >= 1))
+    throw new Error(`v8PoolSize must be a whole number of at least 1, not ${v8PoolSize}`);
+  return [
+    // Fewer scavenges while OpenClaw builds its module graphs (DESIGN.md §4).
+    "--max-semi-space-size=64",
+    ...(v8PoolSize === "node-default" ? [] : [`--v8-pool-size=${v8PoolSize}`]),
+  ];
+}
 
 /** The runtime package folder (holds node_modules/openclaw). */
 const RUNTIME_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -140,7 +172,7 @@ export class OpenClawEngine implements AgentEngine {
     this.logStream = createWriteStream(join(stateDir, "logs", "worker.log"), { flags: "a", mode: 0o600 });
     const child = spawn(
       process.execPath,
-      ["--max-semi-space-size=64", ...(worker.execArgv ?? []), worker.path],
+      [...childNodeFlags(this.options.v8PoolSize), ...(worker.execArgv ?? []), worker.path],
       {
         cwd: stateDir,
         env: env as NodeJS.ProcessEnv,

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { childNodeFlags, v8PoolSizeFor } from "./openclaw-engine";
+
+describe("the OpenClaw child's Node flags", () => {
+  it("sizes V8's background pool one below the CPUs, at least one", () => {
+    expect(v8PoolSizeFor(1)).toBe(1);
+    expect(v8PoolSizeFor(2)).toBe(1);
+    expect(v8PoolSizeFor(4)).toBe(3);
+    expect(v8PoolSizeFor(16)).toBe(15);
+    expect(v8PoolSizeFor(0)).toBe(1);
+  });
+
+  it("passes the pool size, or leaves Node's default when asked", () => {
+    expect(childNodeFlags(2)).toEqual(["--max-semi-space-size=64", "--v8-pool-size=2"]);
+    expect(childNodeFlags("node-default")).toEqual(["--max-semi-space-size=64"]);
+  });
+
+  it("refuses a pool size Node would misread", () => {
+    // Node reads 0 as "choose for me"; a fraction or a negative number is a mistake.
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => childNodeFlags(bad)).toThrow(/v8PoolSize/);
+  });
+});
