@@ -8,7 +8,8 @@
  *
  * "Our engine" starts OpenClaw's stateless worker pools alongside its import (the default,
  * runtime/src/openclaw/prewarm.ts) and gives V8 a background pool sized to the machine
- * (v8PoolSizeFor); one row each shows the same start without one of those.
+ * (v8PoolSizeFor) and a shorter resolution of OpenClaw's own imports (resolve-fast-path.ts);
+ * one row each shows the same start without one of those.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -124,13 +125,14 @@ interface Result {
 }
 
 /** What a start of our engine leaves out, against the default one. */
-type EngineVariant = "default" | "warm-up first" | "no early pools" | "node's v8 pool";
+type EngineVariant = "default" | "warm-up first" | "no early pools" | "node's v8 pool" | "node's resolver";
 
 const ENGINE_LABELS: Record<EngineVariant, string> = {
   default: "our engine, message waiting at start",
   "warm-up first": "our engine, warm-up then message",
   "no early pools": "our engine without the early pool start, message waiting",
   "node's v8 pool": "our engine with Node's default V8 pool (4 threads), message waiting",
+  "node's resolver": "our engine with Node's own resolver for OpenClaw's imports, message waiting",
 };
 
 async function benchEngine(llm: FakeLlm, cacheDir: string, variant: EngineVariant): Promise<Result> {
@@ -143,6 +145,7 @@ async function benchEngine(llm: FakeLlm, cacheDir: string, variant: EngineVarian
     compileCacheDir: cacheDir,
     prewarmPools: variant !== "no early pools",
     ...(variant === "node's v8 pool" ? { v8PoolSize: "node-default" as const } : {}),
+    ...(variant === "node's resolver" ? { fastResolve: false } : {}),
     settings: {
       provider: "openai-compatible",
       model: "fake-model",
@@ -458,6 +461,8 @@ async function main(): Promise<void> {
     results.push(await benchEngine(llm, cacheDir, "no early pools"));
     console.log(`round ${r + 1}: our engine with Node's default V8 pool ...`);
     results.push(await benchEngine(llm, cacheDir, "node's v8 pool"));
+    console.log(`round ${r + 1}: our engine with Node's own resolver ...`);
+    results.push(await benchEngine(llm, cacheDir, "node's resolver"));
     if (!flag("--no-gateway")) {
       console.log(`round ${r + 1}: bare gateway, empty compile cache ...`);
       results.push(await benchGateway(llm, undefined));
@@ -500,6 +505,7 @@ async function main(): Promise<void> {
   const ours = pick(ENGINE_LABELS.default);
   const noPrewarm = pick(ENGINE_LABELS["no early pools"]);
   const nodePool = pick(ENGINE_LABELS["node's v8 pool"]);
+  const nodeResolver = pick(ENGINE_LABELS["node's resolver"]);
   const full = pick("whole runtime");
   for (const cache of ["empty", "warm"]) {
     const gateway = pick(`bare \`openclaw gateway run\`, default config, ${cache}`);
@@ -512,6 +518,8 @@ async function main(): Promise<void> {
       console.log(`  … without the early pool start: ${(noPrewarm / gateway).toFixed(2)}`);
     if (Number.isFinite(nodePool))
       console.log(`  … with Node's default V8 pool: ${(nodePool / gateway).toFixed(2)}`);
+    if (Number.isFinite(nodeResolver))
+      console.log(`  … with Node's own resolver: ${(nodeResolver / gateway).toFixed(2)}`);
     if (Number.isFinite(full)) console.log(`  whole runtime / gateway:  ${(full / gateway).toFixed(2)}`);
   }
 

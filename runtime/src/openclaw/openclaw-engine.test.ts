@@ -244,11 +244,12 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect(environ.join("\n")).not.toContain("engine-test-secret");
   });
 
-  it("starts the OpenClaw child with the tuned Node flags", () => {
+  it("starts the OpenClaw child with the tuned Node flags and the resolve fast path", () => {
     const [pid] = engine.pids();
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     expect(argv).toContain("--max-semi-space-size=64");
     expect(argv).toContain(`--v8-pool-size=${v8PoolSizeFor(availableParallelism())}`);
+    expect(readFileSync(join(stateDir, "logs", "worker.log"), "utf8")).toContain("resolve fast path on");
   });
 
   it("keeps the key in a 0600 config file and out of the logs", async () => {

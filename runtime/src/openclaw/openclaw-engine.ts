@@ -52,6 +52,11 @@ export interface OpenClawEngineOptions {
    * the cold-start benchmark's comparison.
    */
   v8PoolSize?: number | "node-default";
+  /**
+   * Resolve the imports inside openclaw's dist/ by URL (./resolve-fast-path.ts). Default
+   * true; the cold-start benchmark turns it off to show what it saves.
+   */
+  fastResolve?: boolean;
 }
 
 interface PendingRun {
@@ -164,6 +169,7 @@ export class OpenClawEngine implements AgentEngine {
       extra: {
         HOME: join(stateDir, "home"),
         ...(this.options.prewarmPools === false ? { OPENCLAW_WORKER_PREWARM: "0" } : {}),
+        ...(this.options.fastResolve === false ? { OPENCLAW_WORKER_FAST_RESOLVE: "0" } : {}),
         ...this.options.extraChildEnv,
       },
     });

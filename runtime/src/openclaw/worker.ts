@@ -7,6 +7,7 @@
  */
 import { prewarmWorkerPools } from "./prewarm";
 import { type FromWorker, type ToWorker, toWorkerSchema } from "./protocol";
+import { installResolveFastPath } from "./resolve-fast-path";
 
 const startedAt = performance.now();
 const since = () => Math.round(performance.now() - startedAt);
@@ -181,14 +182,18 @@ process.on("message", (raw) => {
 process.on("disconnect", () => void shutdown());
 process.on("SIGTERM", () => void shutdown());
 
+const openclawDist = new URL("./", import.meta.resolve("openclaw"));
+// Before anything of OpenClaw's is imported (./resolve-fast-path.ts).
+const fastResolve = process.env.OPENCLAW_WORKER_FAST_RESOLVE !== "0" && installResolveFastPath(openclawDist);
+console.error(`openclaw worker: resolve fast path ${fastResolve ? "on" : "off"}`);
+
 // OpenClaw's first turn waits on worker threads it starts one after another; the ones that
 // need no state start now, alongside the import below (see ./prewarm.ts). Not awaited.
 const stateDir = process.env.OPENCLAW_STATE_DIR;
 if (stateDir && process.env.OPENCLAW_WORKER_PREWARM !== "0") {
-  void prewarmWorkerPools(new URL("./", import.meta.resolve("openclaw")), stateDir, (line) =>
-    console.error(`openclaw worker: ${line}`),
-  ).then(({ started }) =>
-    console.error(`openclaw worker: prewarmed ${started.join(", ") || "nothing"} at ${since()} ms`),
+  void prewarmWorkerPools(openclawDist, stateDir, (line) => console.error(`openclaw worker: ${line}`)).then(
+    ({ started }) =>
+      console.error(`openclaw worker: prewarmed ${started.join(", ") || "nothing"} at ${since()} ms`),
   );
 }
 
