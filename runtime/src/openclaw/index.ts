@@ -12,6 +12,6 @@ export {
   type OpenClawEngineOptions,
   primeCompileCache,
   WARMUP_PROMPT,
-  WARMUP_SESSION_KEY,
+  warmUpSessionKey,
 } from "./openclaw-engine";
 export { checkpointSqliteFiles, listSqliteFiles, snapshotSqlite } from "./sqlite";

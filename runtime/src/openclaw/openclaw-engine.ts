@@ -68,8 +68,17 @@ interface PendingRun {
   ended: () => void;
 }
 
-/** Session used by warmUp(); never a conversation. */
-export const WARMUP_SESSION_KEY = "warmup";
+/**
+ * The session warmUp() uses on a given day (UTC); never a conversation. Each warm-up adds
+ * its prompt to the session's transcript, and OpenClaw has no public call that clears one.
+ * With a single session that transcript would grow for the life of a deployment (every
+ * keep-warm turn while idle adds a message), every warm-up would prepare all of it, and
+ * after some thousands of warm-ups it would outgrow the model's context window. A session
+ * per day stays small, and the old ones are never opened again.
+ */
+export function warmUpSessionKey(at: Date = new Date()): string {
+  return `warmup-${at.toISOString().slice(0, 10)}`;
+}
 /** Cheap prompt for the warm-up turn (one LLM call with OpenClaw's full system prompt). */
 export const WARMUP_PROMPT = "Reply with the single word OK.";
 
@@ -221,7 +230,7 @@ export class OpenClawEngine implements AgentEngine {
     try {
       await this.startRun(
         {
-          sessionKey: WARMUP_SESSION_KEY,
+          sessionKey: warmUpSessionKey(),
           text: WARMUP_PROMPT,
           signal: new AbortController().signal,
           onEvent: () => {},
