@@ -10,11 +10,12 @@ import { registerHooks } from "node:module";
  * module: every dist file is ESM (`"type": "module"` in each of its package.json files) and
  * the package is installed as real files. OpenClaw's own CLI entry installs a hook of this
  * kind for `openclaw gateway run`; importing OpenClaw as a library, as the worker does,
- * skips it. This is ours, for the worker's main thread (OpenClaw's worker threads start
- * without it, as the gateway's do). Everything else (bare names, `node:` built-ins, files
- * outside dist/, `require`) goes to Node's own resolver. `resolve-fast-path.test.ts` checks
- * that every relative import in dist/ names a real file at the joined URL, which is what
- * makes the shortcut give Node's own answer.
+ * skips it. This is ours, for the worker's main thread. OpenClaw's worker threads resolve
+ * as before: it starts them with an empty `execArgv`, so not even a preload reaches them.
+ * Everything else (bare names, `node:` built-ins, files outside dist/, `require`) goes to
+ * Node's own resolver. `resolve-fast-path.test.ts` loads the pinned OpenClaw in a plain Node
+ * child and checks that every import this would shorten gets the very same URL and format
+ * from Node's resolver.
  */
 
 /** The URL a relative import inside `distRoot` resolves to, or undefined for Node's resolver. */
