@@ -1,5 +1,6 @@
 // Bundles the runtime into runtime/dist/: main.js (the runner, with the lib/ adapters and
-// the AWS SDK it imports), openclaw-worker.js (the OpenClaw child) and prime-cache.js (fills
+// the AWS SDK it imports), openclaw-worker.js (the OpenClaw child) with
+// openclaw-thread-preload.js (loaded into OpenClaw's threads) and prime-cache.js (fills
 // the compile cache at image build time). `openclaw` stays
 // external: it is the one production dependency in runtime/node_modules.
 //   node runtime/build.mjs            build
@@ -17,6 +18,8 @@ const result = await build({
   entryPoints: {
     main: join(here, "src/main.ts"),
     "openclaw-worker": join(here, "src/openclaw/worker.ts"),
+    // Preloaded by the worker into OpenClaw's worker threads (resolve-fast-path.ts).
+    "openclaw-thread-preload": join(here, "src/openclaw/thread-preload.ts"),
     // Run once at image build time to fill the compile cache (see runtime/Dockerfile).
     "prime-cache": join(here, "src/openclaw/prime-cache.ts"),
   },

@@ -249,7 +249,9 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     expect(argv).toContain("--max-semi-space-size=64");
     expect(argv).toContain(`--v8-pool-size=${v8PoolSizeFor(availableParallelism())}`);
-    expect(readFileSync(join(stateDir, "logs", "worker.log"), "utf8")).toContain("resolve fast path on");
+    expect(readFileSync(join(stateDir, "logs", "worker.log"), "utf8")).toContain(
+      "resolve fast path on, OpenClaw's threads too",
+    );
   });
 
   it("keeps the key in a 0600 config file and out of the logs", async () => {

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentEngine, EngineEvent, EngineSettings, RunRequest } from "../engine";
 import { EngineError } from "../engine";
@@ -112,15 +112,22 @@ export function childNodeFlags(
 const RUNTIME_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * Bundles ./worker.ts into one ESM file with `openclaw` left external. The worker must run
- * on plain Node: a TypeScript loader such as tsx changes how OpenClaw's own dependencies
- * resolve (memory-core then fails to load). The runtime build calls this too.
+ * Bundles ./worker.ts into one ESM file with `openclaw` left external, and next to it, with
+ * the same extension, the preload for OpenClaw's threads (./thread-preload.ts). The worker
+ * must run on plain Node: a TypeScript loader such as tsx changes how OpenClaw's own
+ * dependencies resolve (memory-core then fails to load). runtime/build.mjs builds the same
+ * two files for the image.
  */
 export async function buildWorkerBundle(outfile: string): Promise<string> {
   const esbuild = await import("esbuild");
+  const ext = extname(outfile);
   await esbuild.build({
-    entryPoints: [fileURLToPath(new URL("./worker.ts", import.meta.url))],
-    outfile,
+    entryPoints: [
+      { in: fileURLToPath(new URL("./worker.ts", import.meta.url)), out: basename(outfile, ext) },
+      { in: fileURLToPath(new URL("./thread-preload.ts", import.meta.url)), out: "openclaw-thread-preload" },
+    ],
+    outdir: dirname(outfile),
+    outExtension: { ".js": ext },
     bundle: true,
     platform: "node",
     format: "esm",

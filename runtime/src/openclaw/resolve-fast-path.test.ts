@@ -1,7 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { distImportUrl } from "./resolve-fast-path";
+import { distImportUrl, withThreadPreload } from "./resolve-fast-path";
 
 const DIST = "file:///app/node_modules/openclaw/dist/";
 const runtimeRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -29,6 +32,47 @@ describe("distImportUrl", () => {
     ];
     for (const [specifier, parent, conditions] of cases)
       expect(distImportUrl(specifier, parent, conditions, DIST), specifier).toBeUndefined();
+  });
+});
+
+describe("withThreadPreload", () => {
+  const PRELOAD = "file:///app/dist/openclaw-thread-preload.js";
+  const script = `${DIST}manager-search.worker.js`;
+
+  it("adds the preload to a thread of OpenClaw's that gives an execArgv", () => {
+    const options = { execArgv: [], workerData: { a: 1 } };
+    expect(withThreadPreload(new URL(script), options, DIST, PRELOAD)).toEqual({
+      execArgv: ["--import", PRELOAD],
+      workerData: { a: 1 },
+    });
+    expect(options.execArgv).toEqual([]); // the caller's options are left alone
+    expect(withThreadPreload(script, { execArgv: ["--trace-warnings"] }, DIST, PRELOAD)?.execArgv).toEqual([
+      "--trace-warnings",
+      "--import",
+      PRELOAD,
+    ]);
+    // A plain path, as Node also accepts.
+    expect(
+      withThreadPreload(
+        "/app/node_modules/openclaw/dist/disk-budget.worker.js",
+        { execArgv: [] },
+        DIST,
+        PRELOAD,
+      )?.execArgv,
+    ).toEqual(["--import", PRELOAD]);
+  });
+
+  it("leaves other threads' options as they are", () => {
+    const cases: Array<[string | URL, object | undefined]> = [
+      [script, undefined], // inherits the process's options: V8 flags there, no room for a preload
+      [script, { workerData: 1 }], // the same
+      ["parentPort.postMessage(1)", { eval: true, execArgv: [] }], // source text
+      ["file:///app/dist/other.worker.js", { execArgv: [] }], // not OpenClaw's
+      ["./relative.js", { execArgv: [] }], // relative to the working folder: not knowable here
+      [script, { execArgv: ["--import", PRELOAD] }], // already there
+    ];
+    for (const [file, options] of cases)
+      expect(withThreadPreload(file, options, DIST, PRELOAD)).toBe(options);
   });
 });
 
@@ -77,5 +121,76 @@ describe("against Node's own resolver, with the pinned openclaw", () => {
     expect(result.diffs).toBe(0);
     // The import and loadConfig alone take the shortcut thousands of times.
     expect(result.same).toBeGreaterThan(1_000);
+  }, 150_000);
+});
+
+describe("in OpenClaw's worker threads, with the pinned openclaw", () => {
+  it("reaches the threads OpenClaw starts, and there too gives the URL and format Node gives", () => {
+    // The worker adds its preload to OpenClaw's threads with preloadInOpenClawThreads. Here
+    // the preload is a comparing hook like the one above, which writes what it found to a
+    // file per thread; the prewarm calls start three of OpenClaw's pools without a turn.
+    const dir = mkdtempSync(join(tmpdir(), "resolve-threads-"));
+    const fastPath = pathToFileURL(fileURLToPath(new URL("./resolve-fast-path.ts", import.meta.url))).href;
+    const prewarm = pathToFileURL(fileURLToPath(new URL("./prewarm.ts", import.meta.url))).href;
+    const root = `${pathToFileURL(join(runtimeRoot, "node_modules", "openclaw", "dist")).href}/`;
+    try {
+      writeFileSync(
+        join(dir, "compare.mjs"),
+        `
+        import { writeFileSync } from "node:fs";
+        import { registerHooks } from "node:module";
+        import { threadId } from "node:worker_threads";
+        import { distImportUrl } from ${JSON.stringify(fastPath)};
+        const found = { same: 0, diff: [] };
+        registerHooks({
+          resolve(specifier, context, next) {
+            const node = next(specifier, context);
+            const ours = distImportUrl(specifier, context.parentURL, context.conditions, ${JSON.stringify(root)});
+            if (ours !== undefined) {
+              if (ours === node.url && node.format === "module") found.same++;
+              else found.diff.push({ specifier, parent: context.parentURL, node: node.url, format: node.format });
+              writeFileSync(${JSON.stringify(dir)} + "/thread-" + threadId + ".json", JSON.stringify(found));
+            }
+            return node;
+          },
+        });
+      `,
+      );
+      const script = `
+        import { preloadInOpenClawThreads } from ${JSON.stringify(fastPath)};
+        import { prewarmWorkerPools } from ${JSON.stringify(prewarm)};
+        const root = new URL(${JSON.stringify(root)});
+        preloadInOpenClawThreads(root, ${JSON.stringify(pathToFileURL(join(dir, "compare.mjs")).href)});
+        const result = await prewarmWorkerPools(root, ${JSON.stringify(join(dir, "state"))}, () => {});
+        console.log(JSON.stringify(result));
+        process.exit(0);
+      `;
+      const out = execFileSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], {
+        cwd: runtimeRoot,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          NODE_ENV: "production",
+          OPENCLAW_STATE_DIR: join(dir, "state"),
+          OPENCLAW_CONFIG_PATH: "/nonexistent/openclaw.json",
+        },
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      expect(JSON.parse(out.trim().split("\n").at(-1) ?? "{}").failed).toEqual([]);
+      const threads = readdirSync(dir)
+        .filter((name) => name.startsWith("thread-"))
+        .map(
+          (name) => JSON.parse(readFileSync(join(dir, name), "utf8")) as { same: number; diff: unknown[] },
+        );
+      // The memory pools share one thread; the disk-budget pool has its own.
+      expect(threads.length).toBeGreaterThanOrEqual(2);
+      expect(threads.flatMap((t) => t.diff)).toEqual([]);
+      console.log(`threads: ${threads.map((t) => t.same).join(", ")} imports shortened`);
+      for (const t of threads) expect(t.same).toBeGreaterThan(0);
+      expect(threads.reduce((n, t) => n + t.same, 0)).toBeGreaterThan(1_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 150_000);
 });

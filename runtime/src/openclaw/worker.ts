@@ -5,9 +5,11 @@
  * `openclaw gateway run` (see docs/adr/0004-openclaw-engine.md). It talks to the engine over
  * Node's IPC channel with the messages in ./protocol.
  */
+import { existsSync } from "node:fs";
+import { extname } from "node:path";
 import { prewarmWorkerPools } from "./prewarm";
 import { type FromWorker, type ToWorker, toWorkerSchema } from "./protocol";
-import { installResolveFastPath } from "./resolve-fast-path";
+import { installResolveFastPath, preloadInOpenClawThreads } from "./resolve-fast-path";
 
 const startedAt = performance.now();
 const since = () => Math.round(performance.now() - startedAt);
@@ -183,9 +185,15 @@ process.on("disconnect", () => void shutdown());
 process.on("SIGTERM", () => void shutdown());
 
 const openclawDist = new URL("./", import.meta.resolve("openclaw"));
-// Before anything of OpenClaw's is imported (./resolve-fast-path.ts).
+// Before anything of OpenClaw's is imported (./resolve-fast-path.ts): for this thread, and
+// through a preload bundled next to this file, for the worker threads OpenClaw starts.
 const fastResolve = process.env.OPENCLAW_WORKER_FAST_RESOLVE !== "0" && installResolveFastPath(openclawDist);
-console.error(`openclaw worker: resolve fast path ${fastResolve ? "on" : "off"}`);
+const threadPreload = new URL(`./openclaw-thread-preload${extname(import.meta.url)}`, import.meta.url);
+const inThreads = fastResolve && existsSync(threadPreload);
+if (inThreads) preloadInOpenClawThreads(openclawDist, threadPreload.href);
+console.error(
+  `openclaw worker: resolve fast path ${fastResolve ? (inThreads ? "on, OpenClaw's threads too" : "on, main thread only") : "off"}`,
+);
 
 // OpenClaw's first turn waits on worker threads it starts one after another; the ones that
 // need no state start now, alongside the import below (see ./prewarm.ts). Not awaited.
