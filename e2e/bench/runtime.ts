@@ -414,10 +414,10 @@ function payloadSizes(): Array<[string, number, number]> {
   const rows: Array<[string, number, number]> = [];
   const node = process.execPath;
   rows.push(["Node binary", statSync(node).size, gzipSize("/", [node.slice(1)])]);
-  if (!existsSync(join(runtimeDir, "dist", "main.js"))) {
+  const bundle = ["dist/main.js", "dist/openclaw-worker.js", "dist/openclaw-thread-preload.js"];
+  if (!bundle.every((p) => existsSync(join(runtimeDir, p)))) {
     execFileSync(process.execPath, [join(runtimeDir, "build.mjs")], { stdio: "pipe" });
   }
-  const bundle = ["dist/main.js", "dist/openclaw-worker.js"];
   rows.push([
     "runtime bundle (dist/*.js)",
     bundle.reduce((n, p) => n + statSync(join(runtimeDir, p)).size, 0),

@@ -1,20 +1,36 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { distImportUrl, withThreadPreload } from "./resolve-fast-path";
+import {
+  FAST_RESOLVE_PACKAGES,
+  fastImportUrl,
+  fastResolveRoots,
+  withThreadPreload,
+} from "./resolve-fast-path";
 
 const DIST = "file:///app/node_modules/openclaw/dist/";
+const FS_SAFE = "file:///app/node_modules/@openclaw/fs-safe/";
+const TYPEBOX = "file:///app/node_modules/typebox/";
+const ROOTS = [DIST, FS_SAFE, TYPEBOX];
 const runtimeRoot = fileURLToPath(new URL("../../", import.meta.url));
+const openclawEntry = pathToFileURL(join(runtimeRoot, "node_modules", "openclaw", "dist", "index.js")).href;
 const IMPORT = ["node", "import"];
+const fastPathUrl = new URL("./resolve-fast-path.ts", import.meta.url).href;
 
-describe("distImportUrl", () => {
-  it("joins a relative import from one dist chunk to another", () => {
-    expect(distImportUrl("./chunk-a1.mjs", `${DIST}index.js`, IMPORT, DIST)).toBe(`${DIST}chunk-a1.mjs`);
-    expect(distImportUrl("../infra/errors.js", `${DIST}cli/run.js`, IMPORT, DIST)).toBe(
+describe("fastImportUrl", () => {
+  it("joins a relative import from one file of a root to another", () => {
+    expect(fastImportUrl("./chunk-a1.mjs", `${DIST}index.js`, IMPORT, ROOTS)).toBe(`${DIST}chunk-a1.mjs`);
+    expect(fastImportUrl("../infra/errors.js", `${DIST}cli/run.js`, IMPORT, ROOTS)).toBe(
       `${DIST}infra/errors.js`,
+    );
+    expect(fastImportUrl("./path.js", `${FS_SAFE}dist/json.js`, IMPORT, ROOTS)).toBe(
+      `${FS_SAFE}dist/path.js`,
+    );
+    expect(fastImportUrl("../type/index.mjs", `${TYPEBOX}build/value/x.mjs`, IMPORT, ROOTS)).toBe(
+      `${TYPEBOX}build/type/index.mjs`,
     );
   });
 
@@ -22,16 +38,63 @@ describe("distImportUrl", () => {
     const cases: Array<[string, string | undefined, readonly string[] | undefined]> = [
       ["zod", `${DIST}index.js`, IMPORT], // a bare package name
       ["node:fs", `${DIST}index.js`, IMPORT], // a built-in
-      ["./x.mjs", "file:///app/dist/main.js", IMPORT], // a parent outside openclaw's dist
+      ["./x.mjs", "file:///app/dist/main.js", IMPORT], // a parent outside the roots
+      ["./x.js", "file:///app/node_modules/zod/index.js", IMPORT], // a package that is not a root
       ["./x.mjs", undefined, IMPORT], // the entry point
       ["../../package.json", `${DIST}index.js`, IMPORT], // not a module file
       ["../../x.mjs", `${DIST}a/b.mjs`, IMPORT], // leaves dist/
+      ["../typebox/x.mjs", `${FS_SAFE}index.js`, IMPORT], // from one root into another
       ["./x.cjs", `${DIST}index.js`, IMPORT], // CommonJS
       ["./x.js?v=1", `${DIST}index.js`, IMPORT], // a query: Node's business
       ["./x.js", `${DIST}index.js`, ["node", "require"]], // require() of ESM
     ];
     for (const [specifier, parent, conditions] of cases)
-      expect(distImportUrl(specifier, parent, conditions, DIST), specifier).toBeUndefined();
+      expect(fastImportUrl(specifier, parent, conditions, ROOTS), specifier).toBeUndefined();
+  });
+});
+
+describe("fastResolveRoots, on the pinned install", () => {
+  const roots = fastResolveRoots(openclawEntry);
+
+  it("finds openclaw's dist and the root of each listed dependency", () => {
+    const modules = pathToFileURL(join(runtimeRoot, "node_modules")).href;
+    expect(roots).toEqual([
+      `${modules}/openclaw/dist/`,
+      ...FAST_RESOLVE_PACKAGES.map((name) => `${modules}/${name}/`),
+    ]);
+    expect(fastResolveRoots("file:///app/lib/main.js")).toEqual([]); // not a dist layout
+    expect(fastResolveRoots("file:///nowhere/dist/index.js")).toEqual(["file:///nowhere/dist/"]); // no packages
+  });
+
+  it("holds only ES modules, as real files: the premise of the join", () => {
+    // Node takes a .js file's format from the nearest package.json; the fast path says "module".
+    const scopeType = new Map<string, string | undefined>();
+    const typeOf = (dir: string): string | undefined => {
+      if (!scopeType.has(dir)) {
+        let type: string | undefined;
+        try {
+          type =
+            (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { type?: string }).type ??
+            "commonjs";
+        } catch {
+          type = dirname(dir) === dir ? "commonjs" : typeOf(dirname(dir));
+        }
+        scopeType.set(dir, type);
+      }
+      return scopeType.get(dir);
+    };
+    let jsFiles = 0;
+    for (const root of roots) {
+      for (const entry of readdirSync(fileURLToPath(root), { recursive: true, withFileTypes: true })) {
+        const path = join(entry.parentPath, entry.name);
+        expect(entry.isSymbolicLink(), path).toBe(false);
+        if (entry.isFile() && entry.name.endsWith(".js")) {
+          jsFiles++;
+          expect(typeOf(entry.parentPath), path).toBe("module");
+        }
+      }
+    }
+    expect(jsFiles).toBeGreaterThan(1_000);
   });
 });
 
@@ -82,16 +145,16 @@ describe("against Node's own resolver, with the pinned openclaw", () => {
     // import the usual way and compares our answer with Node's, then imports OpenClaw.
     const script = `
       import { registerHooks } from "node:module";
-      import { distImportUrl } from ${JSON.stringify(fileURLToPath(new URL("./resolve-fast-path.ts", import.meta.url)))};
-      const root = new URL("./", import.meta.resolve("openclaw")).href;
-      let same = 0;
+      import { fastImportUrl, fastResolveRoots } from ${JSON.stringify(fastPathUrl)};
+      const roots = fastResolveRoots(import.meta.resolve("openclaw"));
+      const same = Object.fromEntries(roots.map((r) => [r, 0]));
       const diff = [];
       registerHooks({
         resolve(specifier, context, next) {
           const node = next(specifier, context);
-          const ours = distImportUrl(specifier, context.parentURL, context.conditions, root);
+          const ours = fastImportUrl(specifier, context.parentURL, context.conditions, roots);
           if (ours !== undefined) {
-            if (ours === node.url && node.format === "module") same++;
+            if (ours === node.url && node.format === "module") same[roots.find((r) => ours.startsWith(r))]++;
             else diff.push({ specifier, parent: context.parentURL, node: node.url, format: node.format });
           }
           return node;
@@ -99,7 +162,7 @@ describe("against Node's own resolver, with the pinned openclaw", () => {
       });
       const openclaw = await import("openclaw");
       openclaw.loadConfig();
-      console.log(JSON.stringify({ same, diff: diff.slice(0, 5), diffs: diff.length }));
+      console.log(JSON.stringify({ same: Object.values(same), diff: diff.slice(0, 5), diffs: diff.length }));
     `;
     const out = execFileSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], {
       cwd: runtimeRoot,
@@ -113,14 +176,18 @@ describe("against Node's own resolver, with the pinned openclaw", () => {
       timeout: 120_000,
     });
     const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as {
-      same: number;
+      same: number[];
       diffs: number;
       diff: unknown[];
     };
     expect(result.diff).toEqual([]);
     expect(result.diffs).toBe(0);
-    // The import and loadConfig alone take the shortcut thousands of times.
-    expect(result.same).toBeGreaterThan(1_000);
+    // The import and loadConfig alone take the shortcut thousands of times, in every root.
+    console.log(
+      `main thread: ${result.same.join(", ")} imports shortened (dist, ${FAST_RESOLVE_PACKAGES.join(", ")})`,
+    );
+    expect(result.same).toHaveLength(1 + FAST_RESOLVE_PACKAGES.length);
+    for (const n of result.same) expect(n).toBeGreaterThan(100);
   }, 150_000);
 });
 
@@ -130,9 +197,9 @@ describe("in OpenClaw's worker threads, with the pinned openclaw", () => {
     // the preload is a comparing hook like the one above, which writes what it found to a
     // file per thread; the prewarm calls start three of OpenClaw's pools without a turn.
     const dir = mkdtempSync(join(tmpdir(), "resolve-threads-"));
-    const fastPath = pathToFileURL(fileURLToPath(new URL("./resolve-fast-path.ts", import.meta.url))).href;
     const prewarm = pathToFileURL(fileURLToPath(new URL("./prewarm.ts", import.meta.url))).href;
-    const root = `${pathToFileURL(join(runtimeRoot, "node_modules", "openclaw", "dist")).href}/`;
+    const root = new URL("./", openclawEntry).href;
+    const roots = fastResolveRoots(openclawEntry);
     try {
       writeFileSync(
         join(dir, "compare.mjs"),
@@ -140,12 +207,12 @@ describe("in OpenClaw's worker threads, with the pinned openclaw", () => {
         import { writeFileSync } from "node:fs";
         import { registerHooks } from "node:module";
         import { threadId } from "node:worker_threads";
-        import { distImportUrl } from ${JSON.stringify(fastPath)};
+        import { fastImportUrl } from ${JSON.stringify(fastPathUrl)};
         const found = { same: 0, diff: [] };
         registerHooks({
           resolve(specifier, context, next) {
             const node = next(specifier, context);
-            const ours = distImportUrl(specifier, context.parentURL, context.conditions, ${JSON.stringify(root)});
+            const ours = fastImportUrl(specifier, context.parentURL, context.conditions, ${JSON.stringify(roots)});
             if (ours !== undefined) {
               if (ours === node.url && node.format === "module") found.same++;
               else found.diff.push({ specifier, parent: context.parentURL, node: node.url, format: node.format });
@@ -157,7 +224,7 @@ describe("in OpenClaw's worker threads, with the pinned openclaw", () => {
       `,
       );
       const script = `
-        import { preloadInOpenClawThreads } from ${JSON.stringify(fastPath)};
+        import { preloadInOpenClawThreads } from ${JSON.stringify(fastPathUrl)};
         import { prewarmWorkerPools } from ${JSON.stringify(prewarm)};
         const root = new URL(${JSON.stringify(root)});
         preloadInOpenClawThreads(root, ${JSON.stringify(pathToFileURL(join(dir, "compare.mjs")).href)});

@@ -3,6 +3,6 @@
  * `preloadInOpenClawThreads`): the resolve fast path of ./resolve-fast-path.ts for the module
  * graph each thread loads, as the worker's main thread has it.
  */
-import { installResolveFastPath } from "./resolve-fast-path";
+import { fastResolveRoots, installResolveFastPath } from "./resolve-fast-path";
 
-installResolveFastPath(new URL("./", import.meta.resolve("openclaw")));
+installResolveFastPath(fastResolveRoots(import.meta.resolve("openclaw")));

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { extname } from "node:path";
 import { prewarmWorkerPools } from "./prewarm";
 import { type FromWorker, type ToWorker, toWorkerSchema } from "./protocol";
-import { installResolveFastPath, preloadInOpenClawThreads } from "./resolve-fast-path";
+import { fastResolveRoots, installResolveFastPath, preloadInOpenClawThreads } from "./resolve-fast-path";
 
 const startedAt = performance.now();
 const since = () => Math.round(performance.now() - startedAt);
@@ -184,10 +184,12 @@ process.on("message", (raw) => {
 process.on("disconnect", () => void shutdown());
 process.on("SIGTERM", () => void shutdown());
 
-const openclawDist = new URL("./", import.meta.resolve("openclaw"));
+const openclawEntry = import.meta.resolve("openclaw");
+const openclawDist = new URL("./", openclawEntry);
 // Before anything of OpenClaw's is imported (./resolve-fast-path.ts): for this thread, and
 // through a preload bundled next to this file, for the worker threads OpenClaw starts.
-const fastResolve = process.env.OPENCLAW_WORKER_FAST_RESOLVE !== "0" && installResolveFastPath(openclawDist);
+const fastResolve =
+  process.env.OPENCLAW_WORKER_FAST_RESOLVE !== "0" && installResolveFastPath(fastResolveRoots(openclawEntry));
 const threadPreload = new URL(`./openclaw-thread-preload${extname(import.meta.url)}`, import.meta.url);
 const inThreads = fastResolve && existsSync(threadPreload);
 if (inThreads) preloadInOpenClawThreads(openclawDist, threadPreload.href);
