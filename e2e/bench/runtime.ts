@@ -511,7 +511,7 @@ async function main(): Promise<void> {
     const gateway = pick(`bare \`openclaw gateway run\`, default config, ${cache}`);
     if (!Number.isFinite(gateway)) continue;
     console.log(
-      `\nRatios against the bare gateway with an ${cache} compile cache (first token from spawn, medians):`,
+      `\nRatios against the bare gateway with ${cache === "empty" ? "an" : "a"} ${cache} compile cache (first token from spawn, medians):`,
     );
     console.log(`  our engine / gateway:     ${(ours / gateway).toFixed(2)}  (target ≤ 0.40)`);
     if (Number.isFinite(noPrewarm))
