@@ -305,6 +305,12 @@ describe("the runtime with real OpenClaw", () => {
     }
   });
 
+  it("runs the bundled worker with the resolve fast path in OpenClaw's threads too", () => {
+    // The image's layout: dist/openclaw-worker.js finds dist/openclaw-thread-preload.js.
+    const workerLog = join(launcher.userDir(userId), "openclaw", "logs", "worker.log");
+    expect(readFileSync(workerLog, "utf8")).toContain("resolve fast path on, OpenClaw's threads too");
+  });
+
   it("loses nothing on SIGTERM during a turn", async () => {
     llm.when("sigterm during this", { text: "answered despite the stop", chunks: 5, chunkDelayMs: 400 });
     const pid = await runtimePid();
