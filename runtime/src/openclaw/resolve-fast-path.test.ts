@@ -1,9 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { buildWorkerBundle } from "./openclaw-engine";
 import {
   FAST_RESOLVE_PACKAGES,
   fastImportUrl,
@@ -260,4 +261,38 @@ describe("in OpenClaw's worker threads, with the pinned openclaw", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 150_000);
+});
+
+describe("the thread preload", () => {
+  it("lets a thread start without the fast path when it cannot find openclaw", async () => {
+    // Built where `openclaw` does not resolve: the preload must warn, not throw, since a
+    // throwing preload would keep OpenClaw's thread, and so its turn, from starting.
+    const dir = mkdtempSync(join(tmpdir(), "thread-preload-"));
+    try {
+      await buildWorkerBundle(join(dir, "openclaw-worker.mjs"));
+      const preload = pathToFileURL(join(dir, "openclaw-thread-preload.mjs")).href;
+      // A file, as OpenClaw's threads are (Node runs no preloads in source-text threads).
+      writeFileSync(
+        join(dir, "thread.mjs"),
+        `import { parentPort } from "node:worker_threads"; parentPort.postMessage("started");`,
+      );
+      const script = `
+        import { Worker } from "node:worker_threads";
+        const worker = new Worker(${JSON.stringify(join(dir, "thread.mjs"))}, {
+          execArgv: ["--import", ${JSON.stringify(preload)}],
+        });
+        worker.on("message", (m) => console.log(m));
+      `;
+      const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(result.status).toBe(0);
+      expect(result.stdout.trim()).toBe("started");
+      expect(result.stderr).toContain("runs without the resolve fast path");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
