@@ -53,8 +53,9 @@ export interface OpenClawEngineOptions {
    */
   v8PoolSize?: number | "node-default";
   /**
-   * Resolve the imports inside openclaw's dist/ by URL (./resolve-fast-path.ts). Default
-   * true; the cold-start benchmark turns it off to show what it saves.
+   * Resolve the relative imports inside openclaw's dist/ and two of its dependencies by URL,
+   * in the child's main thread and OpenClaw's worker threads (./resolve-fast-path.ts).
+   * Default true; the cold-start benchmark turns it off to show what it saves.
    */
   fastResolve?: boolean;
 }

@@ -21,6 +21,26 @@ const openclawEntry = pathToFileURL(join(runtimeRoot, "node_modules", "openclaw"
 const IMPORT = ["node", "import"];
 const fastPathUrl = new URL("./resolve-fast-path.ts", import.meta.url).href;
 
+/**
+ * Runs an ES module script in a plain Node child from the runtime folder (no TypeScript
+ * loader: it would change resolution) and returns the JSON of its last output line.
+ */
+function runPlainNode(script: string, env: Record<string, string> = {}): unknown {
+  const out = execFileSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], {
+    cwd: runtimeRoot,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      NODE_ENV: "production",
+      OPENCLAW_CONFIG_PATH: "/nonexistent/openclaw.json",
+      ...env,
+    },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
+}
+
 describe("fastImportUrl", () => {
   it("joins a relative import from one file of a root to another", () => {
     expect(fastImportUrl("./chunk-a1.mjs", `${DIST}index.js`, IMPORT, ROOTS)).toBe(`${DIST}chunk-a1.mjs`);
@@ -165,18 +185,7 @@ describe("against Node's own resolver, with the pinned openclaw", () => {
       openclaw.loadConfig();
       console.log(JSON.stringify({ same: Object.values(same), diff: diff.slice(0, 5), diffs: diff.length }));
     `;
-    const out = execFileSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], {
-      cwd: runtimeRoot,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        NODE_ENV: "production",
-        OPENCLAW_CONFIG_PATH: "/nonexistent/openclaw.json",
-      },
-      encoding: "utf8",
-      timeout: 120_000,
-    });
-    const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as {
+    const result = runPlainNode(script) as {
       same: number[];
       diffs: number;
       diff: unknown[];
@@ -233,19 +242,10 @@ describe("in OpenClaw's worker threads, with the pinned openclaw", () => {
         console.log(JSON.stringify(result));
         process.exit(0);
       `;
-      const out = execFileSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], {
-        cwd: runtimeRoot,
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: process.env.HOME ?? "",
-          NODE_ENV: "production",
-          OPENCLAW_STATE_DIR: join(dir, "state"),
-          OPENCLAW_CONFIG_PATH: "/nonexistent/openclaw.json",
-        },
-        encoding: "utf8",
-        timeout: 120_000,
-      });
-      expect(JSON.parse(out.trim().split("\n").at(-1) ?? "{}").failed).toEqual([]);
+      const started = runPlainNode(script, { OPENCLAW_STATE_DIR: join(dir, "state") }) as {
+        failed: string[];
+      };
+      expect(started.failed).toEqual([]);
       const threads = readdirSync(dir)
         .filter((name) => name.startsWith("thread-"))
         .map(
