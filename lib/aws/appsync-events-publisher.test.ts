@@ -1,3 +1,5 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentEvent, agentChannel, type ChatEvent, MAX_EVENT_BYTES, nowIso } from "../contracts";
 import { AppError } from "../errors";
@@ -141,4 +143,84 @@ describe("AppSyncEventsPublisher", () => {
       .catch((e: unknown) => e);
     expect((err as AppError).code).toBe("unavailable");
   });
+
+  it("sends one publish after another over the same kept-alive connection", async () => {
+    const sockets = new Set<unknown>();
+    const { url, close } = await plainServer((req, res) => {
+      sockets.add(req.socket);
+      req.resume();
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    });
+    try {
+      const publisher = new AppSyncEventsPublisher({ httpEndpoint: url, region, credentials: creds });
+      for (let i = 0; i < 3; i++)
+        await publisher.publish(agentChannel(sub), [{ type: "wake", at: nowIso() }]);
+      expect(sockets.size).toBe(1);
+    } finally {
+      await close();
+    }
+  });
+
+  it("tries again after a 503 and succeeds with the same signed body", async () => {
+    const bodies: string[] = [];
+    const { url, close } = await plainServer((req, res) => {
+      let body = "";
+      req.setEncoding("utf8");
+      req.on("data", (c: string) => {
+        body += c;
+      });
+      req.on("end", () => {
+        bodies.push(body);
+        if (bodies.length === 1)
+          res.writeHead(503, { "x-amzn-errortype": "ServiceUnavailableException:" }).end("{}");
+        else res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    try {
+      const publisher = new AppSyncEventsPublisher({ httpEndpoint: url, region, credentials: creds });
+      await publisher.publish(agentChannel(sub), [{ type: "wake", at: nowIso() }]);
+      expect(bodies).toHaveLength(2);
+      expect(bodies[1]).toBe(bodies[0]);
+      expect(JSON.parse(bodies[0] as string)).toMatchObject({ channel: agentChannel(sub) });
+    } finally {
+      await close();
+    }
+  });
+
+  it("gives up on a server that never answers after the timeout", async () => {
+    const { url, close } = await plainServer((req) => req.resume());
+    try {
+      const publisher = new AppSyncEventsPublisher({
+        httpEndpoint: url,
+        region,
+        credentials: creds,
+        timeoutMs: 200,
+        retries: 0,
+      });
+      const err = await publisher
+        .publish(agentChannel(sub), [{ type: "wake", at: nowIso() }])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe("unavailable");
+    } finally {
+      await close();
+    }
+  });
 });
+
+/** A bare HTTP server on 127.0.0.1 standing in for AppSync, for transport behaviour. */
+async function plainServer(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/event`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
