@@ -169,7 +169,8 @@ export class DynamoChatStore implements ChatStore {
           TableName: this.table,
           Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
           UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression: "attribute_exists(pk)",
+          // A conversation whose delete has begun is as good as gone.
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deleting)",
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
@@ -185,8 +186,26 @@ export class DynamoChatStore implements ChatStore {
 
   async deleteConversation(userId: string, conversationId: string): Promise<void> {
     const pk = keys.messages(userId, conversationId);
-    // Messages first, the conversation row last: a delete interrupted half-way leaves the
-    // conversation visible, so repeating the delete finishes the job.
+    // The row is marked first: from then on updateConversation answers not_found, so a writer
+    // that stores a message and then moves the conversation up (the runtime does both for
+    // every reply) learns that the conversation is going and removes what it stored. A
+    // message stored before the mark is found by the query below. Then the messages, and the
+    // row last: a delete interrupted half-way leaves the conversation visible, so repeating
+    // the delete finishes the job.
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
+          UpdateExpression: "SET deleting = :yes",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":yes": true },
+        }),
+      );
+    } catch (err) {
+      // Already gone: what may be left under it is removed all the same.
+      if (!isConditionFailed(err)) throw err;
+    }
     let start: Record<string, unknown> | undefined;
     do {
       const res = await this.doc.send(

@@ -31,13 +31,20 @@ export interface ChatStore {
   getConversation(userId: string, conversationId: string): Promise<Conversation | undefined>;
   /** Newest (by updatedAt) first. */
   listConversations(userId: string, opts?: { limit?: number; cursor?: string }): Promise<Page<Conversation>>;
-  /** Throws AppError("not_found") when the conversation is not the user's. */
+  /**
+   * Throws AppError("not_found") when the conversation is not the user's, or when its delete
+   * has begun: a writer that stores a message and then calls this learns that the
+   * conversation is going (and removes what it stored).
+   */
   updateConversation(
     userId: string,
     conversationId: string,
     patch: Partial<Pick<Conversation, "title" | "updatedAt">>,
   ): Promise<Conversation>;
-  /** Deletes the conversation and all its messages. Idempotent. */
+  /**
+   * Deletes the conversation and all its messages. Idempotent. From its start, updates of the
+   * conversation fail with not_found; a message stored before then is deleted with the rest.
+   */
   deleteConversation(userId: string, conversationId: string): Promise<void>;
   /**
    * Stores a message once: a second put with the same id is a no-op that returns false.

@@ -3,7 +3,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentChannel, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
-import type { PendingQueue } from "../../../lib/ports";
+import type { ChatStore, PendingQueue } from "../../../lib/ports";
+import { deleteConversation } from "../../../lib/services/conversations";
 import { EngineError } from "../engine";
 import { createLogger } from "./log";
 import { Runner, type RunnerOptions, TRUNCATED_NOTE } from "./runner";
@@ -61,6 +62,8 @@ async function startRunner(
     wait?: boolean;
     /** Wraps the runner's queue (to observe or delay its calls). */
     queue?: (q: PendingQueue) => PendingQueue;
+    /** Wraps the runner's chat store (to delay its calls). */
+    chats?: (c: ChatStore) => ChatStore;
   } = {},
 ): Promise<Started> {
   const userId = opts.userId ?? newUserId();
@@ -69,7 +72,11 @@ async function startRunner(
   const runnerPorts = testPorts(tc.config);
   const logs: string[] = [];
   const runner = new Runner(
-    { ...runnerPorts, queue: opts.queue ? opts.queue(runnerPorts.queue) : runnerPorts.queue },
+    {
+      ...runnerPorts,
+      queue: opts.queue ? opts.queue(runnerPorts.queue) : runnerPorts.queue,
+      chats: opts.chats ? opts.chats(runnerPorts.chats) : runnerPorts.chats,
+    },
     {
       userId,
       workerId: `w-${newId().slice(-8)}`,
@@ -457,6 +464,39 @@ describe("failures and abort", () => {
     expect(watcher.finalFor(messageId)).toMatchObject({ status: "aborted", content: "thinking..." });
     const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored?.status).toBe("aborted");
+  });
+
+  it("removes the reply of a run whose conversation was deleted while it ran, and publishes no final", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [{ delta: "thinking..." }, { wait: 30_000 }, { delta: "never" }];
+    // OpenClaw takes a while to stop a turn: the reply is stored after the delete is done.
+    let deleted: Promise<void> | undefined;
+    const { watcher, userId, logs } = await startRunner({
+      engine,
+      chats: (c) =>
+        Object.assign(Object.create(c) as ChatStore, {
+          putMessage: async (user: string, m: Parameters<ChatStore["putMessage"]>[1]) => {
+            if (m.role === "assistant") await deleted;
+            return c.putMessage(user, m);
+          },
+        }),
+    });
+    const { conversationId, messageId } = await send(ports, userId, "long task");
+    await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, "first delta");
+    deleted = deleteConversation(
+      { chatStore: ports.chats, queue: ports.queue, publisher: ports.publisher },
+      userId,
+      conversationId,
+    );
+    await deleted;
+    await eventually(async () => {
+      expect(engine.runs[0]?.outcome).toBe("aborted");
+      expect(logs.some((l) => l.includes("deleted during the run"))).toBe(true);
+    }, 10_000);
+    expect((await ports.chats.listMessages(userId, conversationId)).items).toEqual([]);
+    expect(await ports.chats.getConversation(userId, conversationId)).toBeUndefined();
+    expect(await ports.queue.list(userId)).toEqual([]);
+    expect(watcher.finalFor(messageId)).toBeUndefined();
   });
 
   it("applies new settings when a settings event arrives", async () => {

@@ -16,6 +16,7 @@ import {
   type TaskState,
   type ToolActivity,
 } from "../../../lib/contracts";
+import { isAppError } from "../../../lib/errors";
 import type {
   BlobStore,
   ChatStore,
@@ -808,9 +809,34 @@ export class Runner {
       message: error.message.slice(0, 1_000),
     };
     await this.ports.chats.putMessage(this.opts.userId, message);
+    if (!(await this.touchOrDrop(run, message.createdAt))) return;
     stream.event(event);
     await stream.close();
     await this.ports.queue.complete(this.opts.userId, item.id, this.opts.workerId);
+  }
+
+  /**
+   * Moves the conversation up in the list after a reply was stored. False when the
+   * conversation was deleted during the run, or is being deleted: the delete may already
+   * have looked for its messages, so what the run stored is removed here (finishing the
+   * delete) and the item is completed, with nothing published.
+   */
+  private async touchOrDrop(run: ActiveRun, at: string): Promise<boolean> {
+    const { userId, workerId, log } = this.opts;
+    const { conversationId } = run.item;
+    try {
+      await this.ports.chats.updateConversation(userId, conversationId, { updatedAt: at });
+      return true;
+    } catch (err) {
+      if (!isAppError(err) || err.code !== "not_found") {
+        log("warn", "could not touch the conversation", { error: describeError(err) });
+        return true;
+      }
+    }
+    log("info", "the conversation was deleted during the run; its reply is removed", { runId: run.runId });
+    await this.ports.chats.deleteConversation(userId, conversationId);
+    await this.ports.queue.complete(userId, run.item.id, workerId);
+    return false;
   }
 
   /** Stores the reply, publishes it, then completes the item: a crash in between only repeats the publish. */
@@ -822,11 +848,7 @@ export class Runner {
     const stored = fresh
       ? message
       : ((await this.ports.chats.getMessage(userId, message.conversationId, message.id)) ?? message);
-    await this.ports.chats
-      .updateConversation(userId, message.conversationId, { updatedAt: message.createdAt })
-      .catch((err) =>
-        this.opts.log("warn", "could not touch the conversation", { error: describeError(err) }),
-      );
+    if (!(await this.touchOrDrop(run, message.createdAt))) return;
     stream.event(fitFinalEvent({ type: "final", at: nowIso(), runId: run.runId, message: stored }));
     await stream.close();
     await this.ports.queue.complete(userId, run.item.id, workerId);
