@@ -46,8 +46,7 @@ interface RawResponse {
  *
  * Requests go through `node:http(s)` with a keep-alive pool of its own rather than
  * `fetch`: a publish sits between the user and the wake-up or the next token, and on the
- * development machine `fetch` (and Next.js's wrapper of it in route handlers) cost about
- * 0.5 ms more CPU per request (docs/perf-notes.md).
+ * development machine `fetch` cost 0.5-0.7 ms more CPU per request (docs/perf-notes.md).
  */
 export class AppSyncEventsPublisher implements EventPublisher {
   private readonly url: URL;
