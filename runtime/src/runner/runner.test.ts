@@ -489,13 +489,14 @@ describe("failures and abort", () => {
       conversationId,
     );
     await deleted;
+    // The log line comes before the runtime's clean-up, which then takes a few requests.
     await eventually(async () => {
       expect(engine.runs[0]?.outcome).toBe("aborted");
       expect(logs.some((l) => l.includes("deleted during the run"))).toBe(true);
+      expect((await ports.chats.listMessages(userId, conversationId)).items).toEqual([]);
+      expect(await ports.queue.list(userId)).toEqual([]);
     }, 10_000);
-    expect((await ports.chats.listMessages(userId, conversationId)).items).toEqual([]);
     expect(await ports.chats.getConversation(userId, conversationId)).toBeUndefined();
-    expect(await ports.queue.list(userId)).toEqual([]);
     expect(watcher.finalFor(messageId)).toBeUndefined();
   });
 
