@@ -56,6 +56,7 @@ export class AppSyncEventsPublisher implements EventPublisher {
   private credentials: AwsCredentialsProvider;
   /** Idle sockets do not keep the process alive (Node unrefs them in the pool). */
   private readonly agent: HttpAgent | HttpsAgent;
+  private readonly request: typeof httpRequest;
 
   constructor(opts: AppSyncEventsPublisherOptions) {
     this.url = new URL(opts.httpEndpoint);
@@ -65,10 +66,9 @@ export class AppSyncEventsPublisher implements EventPublisher {
     this.credentials = opts.credentials
       ? toCredentialsProvider(opts.credentials)
       : defaultCredentialsProvider();
-    this.agent =
-      this.url.protocol === "https:"
-        ? new HttpsAgent({ keepAlive: true })
-        : new HttpAgent({ keepAlive: true });
+    const https = this.url.protocol === "https:";
+    this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.request = https ? httpsRequest : httpRequest;
   }
 
   async publish(channel: string, events: (ChatEvent | AgentEvent)[]): Promise<void> {
@@ -154,9 +154,8 @@ export class AppSyncEventsPublisher implements EventPublisher {
 
   /** One POST on the keep-alive pool; rejects on a network failure or the timeout. */
   private post(headers: Record<string, string>, body: string): Promise<RawResponse> {
-    const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(
+      const req = this.request(
         this.url,
         {
           method: "POST",
