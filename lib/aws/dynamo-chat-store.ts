@@ -72,6 +72,9 @@ export class DynamoChatStore implements ChatStore {
       gsi1pk: keys.conversationsByUpdate(userId),
       gsi1sk: keys.conversationUpdateSk(c.updatedAt, c.id),
       entity: "conversation",
+      // A conversation is created by its first message: send 1, not answered yet.
+      sentSeq: 1,
+      answeredSeq: 0,
       ...c,
     };
   }
@@ -178,6 +181,65 @@ export class DynamoChatStore implements ChatStore {
       );
       if (!res.Attributes) throw new AppError("internal", "update returned no item");
       return toConversation(res.Attributes);
+    } catch (err) {
+      if (isConditionFailed(err)) throw new AppError("not_found", "conversation not found");
+      throw err;
+    }
+  }
+
+  async recordSend(
+    userId: string,
+    conversationId: string,
+    at: string,
+  ): Promise<{ seq: number; caughtUp: boolean }> {
+    const res = await this.bump(userId, conversationId, at, { add: "sentSeq :one", values: { ":one": 1 } });
+    const seq = res.sentSeq;
+    if (typeof seq !== "number") throw new AppError("internal", "send count missing after the bump");
+    // A row from before the counters has no answeredSeq: not caught up until the runtime records one.
+    return { seq, caughtUp: typeof res.answeredSeq === "number" && res.answeredSeq === seq - 1 };
+  }
+
+  async recordAnswer(userId: string, conversationId: string, at: string, seq?: number): Promise<void> {
+    if (seq !== undefined && !(Number.isSafeInteger(seq) && seq > 0)) {
+      throw new AppError("bad_request", "invalid answered send number");
+    }
+    await this.bump(
+      userId,
+      conversationId,
+      at,
+      seq === undefined ? {} : { set: "answeredSeq = :seq", values: { ":seq": seq } },
+    );
+  }
+
+  /** Moves the conversation up, plus one more SET or ADD; not_found as in updateConversation. */
+  private async bump(
+    userId: string,
+    conversationId: string,
+    at: string,
+    extra: { set?: string; add?: string; values?: Record<string, unknown> },
+  ): Promise<Record<string, unknown>> {
+    const updatedAt = conversationSchema.shape.updatedAt.safeParse(at);
+    if (!updatedAt.success) throw invalid("conversation time", updatedAt.error);
+    const sets = ["#updatedAt = :updatedAt", "gsi1sk = :gsi1sk", ...(extra.set ? [extra.set] : [])];
+    const expression = `SET ${sets.join(", ")}${extra.add ? ` ADD ${extra.add}` : ""}`;
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
+          UpdateExpression: expression,
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deleting)",
+          ExpressionAttributeNames: { "#updatedAt": "updatedAt" },
+          ExpressionAttributeValues: {
+            ":updatedAt": updatedAt.data,
+            ":gsi1sk": keys.conversationUpdateSk(updatedAt.data, conversationId),
+            ...extra.values,
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      if (!res.Attributes) throw new AppError("internal", "update returned no item");
+      return res.Attributes;
     } catch (err) {
       if (isConditionFailed(err)) throw new AppError("not_found", "conversation not found");
       throw err;

@@ -1,4 +1,4 @@
-import { agentChannel, nowIso, statusChannel, type TaskState } from "../contracts";
+import { agentChannel, nowIso, statusChannel, type TaskState, type WakeItem } from "../contracts";
 import { AppError } from "../errors";
 import type { EventPublisher, RuntimeLauncher, SettingsStore, TaskStateStore } from "../ports";
 
@@ -33,9 +33,10 @@ export interface EnsureRuntimeTiming {
 export interface EnsureRuntimeOptions {
   /**
    * The queue item that prompted this call (already enqueued). The wake-up names it so a
-   * warm runtime claims it without listing the queue first.
+   * warm runtime claims it without listing the queue first, or starts on it at once when
+   * it carries `run` (see wakeItemSchema).
    */
-  item?: { id: string; conversationId: string; messageId: string };
+  item?: WakeItem;
 }
 
 const DEFAULT_TIMING: EnsureRuntimeTiming = {

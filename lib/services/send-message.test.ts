@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { conversationChannel, LIMITS, newId } from "../contracts";
+import { conversationChannel, LIMITS, newId, type WakeItem } from "../contracts";
 import { AppError } from "../errors";
 import { deriveId, sendMessage } from "./send-message";
 import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
@@ -16,7 +16,6 @@ afterAll(async () => {
 function setup() {
   const publisher = new RecordingPublisher();
   const woken: string[] = [];
-  type WakeItem = { id: string; conversationId: string; messageId: string };
   const wakeItems: (WakeItem | undefined)[] = [];
   const ports = {
     ...h.ports,
@@ -54,9 +53,20 @@ describe("sendMessage", () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "message", message: { id: res.messageId } });
     expect(woken).toEqual([userId]);
-    // The wake-up names the queued item, so a warm runtime can claim it straight away.
+    // The wake-up names the queued item and, as send 1 of a new conversation, carries what
+    // its run needs: a warm runtime starts on it at once.
     expect(wakeItems).toEqual([
-      { id: queued[0]?.id, conversationId: res.conversationId, messageId: res.messageId },
+      {
+        id: queued[0]?.id,
+        conversationId: res.conversationId,
+        messageId: res.messageId,
+        seq: 1,
+        run: {
+          text: "Plan a trip to Lisbon\nwith three days of museums",
+          source: "web",
+          enqueuedAt: queued[0]?.enqueuedAt,
+        },
+      },
     ]);
     // The message id keeps the key's time prefix, so it sorts by when it was sent.
     expect(res.messageId.slice(0, 10)).toBe(key.slice(0, 10));
@@ -231,6 +241,52 @@ describe("sendMessage", () => {
     expect(deriveId("message", "user-b", "c1", key)).not.toBe(a);
     expect(deriveId("message", "user-a", "c2", key)).not.toBe(a);
     expect(a).toMatch(/^[a-z0-9]{26}$/);
+  });
+
+  it("lets the runtime start at once only on a new item of a conversation whose earlier sends are answered", async () => {
+    const { ports, userId, wakeItems } = setup();
+    const first = await sendMessage(ports, userId, { text: "one", idempotencyKey: newId() });
+    const conversationId = first.conversationId;
+    const send = (text: string, key = newId()) =>
+      sendMessage(
+        ports,
+        userId,
+        { conversationId, text, idempotencyKey: key },
+        { source: "telegram", telegramChatId: 42 },
+      );
+    // Send 1 is not answered yet: send 2 is counted but the runtime must check the queue's order.
+    const second = await send("two");
+    expect(wakeItems.at(-1)).toEqual({
+      id: second.messageId,
+      conversationId,
+      messageId: second.messageId,
+      seq: 2,
+    });
+    // The runtime answered send 2 (and so everything before it): send 3 may start at once.
+    await ports.chatStore.recordAnswer(userId, conversationId, new Date().toISOString(), 2);
+    const key = newId();
+    const third = await send("three", key);
+    const [, , item] = await ports.queue.list(userId);
+    expect(item?.messageId).toBe(third.messageId);
+    expect(wakeItems.at(-1)).toEqual({
+      id: third.messageId,
+      conversationId,
+      messageId: third.messageId,
+      seq: 3,
+      run: { text: "three", source: "telegram", telegramChatId: 42, enqueuedAt: item?.enqueuedAt },
+    });
+    // A double click of send 3 names the item by id only, and spoils the count for the next
+    // send (it was counted too), which then goes the checked way.
+    expect((await send("three", key)).duplicate).toBe(true);
+    expect(wakeItems.at(-1)).toEqual({ id: third.messageId, conversationId, messageId: third.messageId });
+    await ports.chatStore.recordAnswer(userId, conversationId, new Date().toISOString(), 3);
+    const fifth = await send("five");
+    expect(wakeItems.at(-1)).toEqual({
+      id: fifth.messageId,
+      conversationId,
+      messageId: fifth.messageId,
+      seq: 5,
+    });
   });
 
   it("still wakes the runtime on a duplicate (the first wake-up may have failed)", async () => {

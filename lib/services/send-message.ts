@@ -8,6 +8,7 @@ import {
   type Message,
   nowIso,
   type PendingItem,
+  type WakeItem,
 } from "../contracts";
 import { AppError, isAppError } from "../errors";
 import { titleFromText } from "./conversations";
@@ -150,18 +151,31 @@ export async function sendMessage(
     attempts: 0,
   };
 
-  const wakeItem = { id: item.id, conversationId, messageId };
+  // Duplicates and anything uncertain name the item by id only; the runtime then claims it
+  // and checks the queue's order and the stored reply before it runs.
+  let wakeItem: WakeItem = { id: item.id, conversationId, messageId };
+  /** For a send that created its item in a caught-up conversation: the runtime may start at once. */
+  const ready = (seq: number): WakeItem => ({
+    ...wakeItem,
+    seq,
+    run: {
+      text,
+      source: item.source,
+      ...(item.telegramChatId !== undefined ? { telegramChatId: item.telegramChatId } : {}),
+      enqueuedAt: item.enqueuedAt,
+    },
+  });
   let fresh: boolean;
   if (input.conversationId) {
     // The ownership check, the message and the queue item go out together: one store round
     // trip before the wake-up instead of three. The check is the conditional bump of the
-    // conversation's updatedAt (it moves up in the list), which fails for a conversation
-    // that does not exist; keys are per user, so someone else's is simply not found here.
-    // What was written next to a conversation that does not exist is removed again before
-    // answering; a runtime that claims such an item in between finds no conversation and
-    // drops it.
+    // conversation (it moves up in the list, and the send is counted), which fails for a
+    // conversation that does not exist; keys are per user, so someone else's is simply not
+    // found here. What was written next to a conversation that does not exist is removed
+    // again before answering; a runtime that claims such an item in between finds no
+    // conversation and drops it.
     const [found, stored, queued] = await Promise.allSettled([
-      ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() }),
+      ports.chatStore.recordSend(userId, conversationId, now.toISOString()),
       ports.chatStore.putMessage(userId, message),
       ports.queue.enqueue(item),
     ]);
@@ -193,6 +207,10 @@ export async function sendMessage(
     }
     // Stored but not queued: the client's retry (same key) finds it and queues it.
     if (queued.status === "rejected") throw queued.reason;
+    if (found.status === "fulfilled") {
+      wakeItem =
+        found.value.caughtUp && itemCreated ? ready(found.value.seq) : { ...wakeItem, seq: found.value.seq };
+    }
   } else {
     fresh = await ports.chatStore.putMessage(userId, message);
     if (!fresh) {
@@ -203,7 +221,9 @@ export async function sendMessage(
       await ports.ensureRuntime(userId, { item: wakeItem });
       return { conversationId, messageId, duplicate: true };
     }
-    await ports.queue.enqueue(item);
+    const itemCreated = await ports.queue.enqueue(item);
+    // Send 1 of a conversation this request created: nothing older can wait in it.
+    if (created && itemCreated) wakeItem = ready(1);
   }
 
   // The wake-up is what the user waits for: it goes out first (ensureRuntime publishes it

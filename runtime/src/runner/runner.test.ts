@@ -247,13 +247,109 @@ describe("the queue", () => {
           },
         }),
     });
+    // A conversation whose first send has no recorded answer: the next send is not caught
+    // up, so its wake-up names the item without the run, and the runner checks the queue.
+    const conversationId = newId();
+    const at = new Date().toISOString();
+    await ports.chats.createConversation(userId, {
+      id: conversationId,
+      title: "t",
+      createdAt: at,
+      updatedAt: at,
+    });
     await new Promise((r) => setTimeout(r, 400));
     recording = true;
-    const { messageId } = await send(ports, userId, "hinted");
-    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    const { messageId } = await send(ports, userId, "hinted", conversationId);
+    await watcher.until(
+      (e) => e.some((x) => x.type === "final" && x.message.replyTo === messageId),
+      10_000,
+      "final",
+    );
     expect(watcher.finalFor(messageId)?.content).toBe("echo: hinted");
     // The claim went out before the slow listing came back.
     expect(calls.slice(0, 3)).toEqual(["claim", "list", "listed"]);
+  });
+
+  it("starts on a ready wake-up before its claim comes back, and publishes only once the claim holds", async () => {
+    const engine = new FakeEngine();
+    let atClaim: { runs: number; published: string[] } | undefined;
+    let watcherRef: Watcher | undefined;
+    const { watcher, userId } = await startRunner({
+      engine,
+      pollMs: 60_000,
+      queue: (q) =>
+        Object.assign(Object.create(q) as PendingQueue, {
+          claim: async (...args: Parameters<PendingQueue["claim"]>) => {
+            const claimed = await q.claim(...args);
+            // Long enough for an event published at once to reach the watcher.
+            await new Promise((r) => setTimeout(r, 400));
+            const events = watcherRef?.events ?? [];
+            atClaim = { runs: engine.runs.length, published: events.map((e) => e.type) };
+            return claimed;
+          },
+        }),
+    });
+    watcherRef = watcher;
+    await watcher.until((e) => e.some((x) => x.type === "status" && x.state === "ready"), 10_000, "ready");
+    // Send 1 of a new conversation: its wake-up carries the run.
+    const { conversationId, messageId } = await send(ports, userId, "ahead");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    // The engine had run (the fake answers at once) while the claim was out, and nothing of
+    // the run had been published.
+    expect(atClaim?.runs).toBe(1);
+    expect(atClaim?.published.filter((t) => ["run.started", "delta", "final", "busy"].includes(t))).toEqual(
+      [],
+    );
+    expect(watcher.of("run.started")).toHaveLength(1);
+    expect(watcher.finalFor(messageId)?.content).toBe("echo: ahead");
+    expect(watcher.statuses()).toContain("busy");
+    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
+    // The answer was recorded against send 1, so the next send is caught up.
+    expect(await ports.chats.recordSend(userId, conversationId, new Date().toISOString())).toEqual({
+      seq: 2,
+      caughtUp: true,
+    });
+  });
+
+  it("drops a run started ahead whose claim does not hold: nothing published or stored", async () => {
+    const engine = new FakeEngine();
+    engine.script = (text) =>
+      text === "contested"
+        ? [{ delta: "partial" }, { wait: 3_000 }, { delta: " rest" }]
+        : [{ delta: `echo: ${text}` }];
+    let contest = false;
+    const { watcher, userId } = await startRunner({
+      engine,
+      pollMs: 60_000,
+      queue: (q) =>
+        Object.assign(Object.create(q) as PendingQueue, {
+          claim: async (uid: string, itemId: string, workerId: string, leaseUntil: Date) => {
+            // A second runtime of the same user claims it first (and holds it for a minute).
+            if (contest) {
+              contest = false;
+              await q.claim(uid, itemId, "other-runtime", new Date(Date.now() + 60_000));
+            }
+            return q.claim(uid, itemId, workerId, leaseUntil);
+          },
+        }),
+    });
+    await watcher.until((e) => e.some((x) => x.type === "status" && x.state === "ready"), 10_000, "ready");
+    contest = true;
+    const { conversationId, messageId } = await send(ports, userId, "contested");
+    await eventually(async () => expect(engine.runs[0]?.outcome).toBe("aborted"));
+    // Another conversation is answered as usual afterwards.
+    const other = await send(ports, userId, "next");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final of the next message");
+    expect(watcher.finalFor(other.messageId)?.content).toBe("echo: next");
+    // Nothing of the dropped run reached a subscriber or the store; the holder keeps the item.
+    const ofContested = watcher.events.filter(
+      (e) => "conversationId" in e && e.conversationId === conversationId,
+    );
+    expect(ofContested.filter((e) => e.type !== "status").map((e) => e.type)).toEqual([]);
+    expect(watcher.finalFor(messageId)).toBeUndefined();
+    expect(await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId))).toBeUndefined();
+    const [held] = await ports.queue.list(userId);
+    expect(held).toMatchObject({ id: messageId, claimedBy: "other-runtime" });
   });
 
   it("answers an older message first when a wake-up names a newer one of the same conversation", async () => {
@@ -265,17 +361,7 @@ describe("the queue", () => {
     await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
     await new Promise((r) => setTimeout(r, 300));
     // An older message whose wake-up was lost, then a newer one whose wake-up names it.
-    const older = newId();
-    await ports.queue.enqueue({
-      userId,
-      id: older,
-      conversationId: a.conversationId,
-      messageId: older,
-      text: "older, never announced",
-      source: "web",
-      enqueuedAt: new Date().toISOString(),
-      attempts: 0,
-    });
+    await send(ports, userId, "older, never announced", a.conversationId, { lostWake: true });
     const b = await send(ports, userId, "newer", a.conversationId);
     await watcher.until((e) => e.filter((x) => x.type === "final").length >= 3, 10_000, "three finals");
     expect(engine.runs.map((r) => r.text)).toEqual(["first", "older, never announced", "newer"]);

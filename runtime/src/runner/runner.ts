@@ -3,7 +3,6 @@ import {
   agentChannel,
   agentEventSchema,
   type ChatEvent,
-  type Conversation,
   conversationChannel,
   MAX_EVENT_BYTES,
   type Message,
@@ -15,6 +14,7 @@ import {
   statusChannel,
   type TaskState,
   type ToolActivity,
+  type WakeItem,
 } from "../../../lib/contracts";
 import { isAppError } from "../../../lib/errors";
 import type {
@@ -99,7 +99,8 @@ export interface StopResult {
   exitCode: number;
 }
 
-type AbortReason = "user" | "shutdown" | "lease" | "timeout";
+/** `refused`: a run started ahead of its claim, and the claim did not hold. */
+type AbortReason = "user" | "shutdown" | "lease" | "timeout" | "refused";
 
 interface ActiveRun {
   item: PendingItem;
@@ -107,14 +108,21 @@ interface ActiveRun {
   controller: AbortController;
   abortReason?: AbortReason;
   done: Promise<void>;
-  /** The stored reply (if any) and the conversation, read while the item was being claimed. */
-  lookup: Promise<{ reply?: Message; conversation?: Conversation }>;
+  /** The stored reply (if any), and whether the conversation exists, read during the claim. */
+  lookup: Promise<{ reply?: Message; conversationExists: boolean }>;
+  /**
+   * Whether the claim is this runner's. Already true when the run starts, except for a run
+   * started ahead of its claim (runAhead): nothing is published or stored before it holds.
+   */
+  held: Promise<boolean>;
+  /** The send's number in its conversation, when answering it answers everything before it. */
+  seq?: number;
 }
 
 type Phase = "new" | "starting" | "running" | "stopping" | "stopped";
 
 /** What a wake-up says about the item it announces. */
-type QueueHint = Pick<PendingItem, "id" | "conversationId" | "messageId">;
+type QueueHint = WakeItem;
 
 /** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
 export type StartTimings = Record<string, number>;
@@ -385,6 +393,7 @@ export class Runner {
     switch (event.type) {
       case "wake":
         this.wakeSeen = true;
+        if (event.item && this.runAhead(event.item)) return;
         void this.drain(event.item);
         return;
       case "abort": {
@@ -471,7 +480,11 @@ export class Runner {
       const head = heads.get(hinted.item.conversationId);
       const isHead = !head || head.id === hinted.item.id;
       if (isHead && this.phase === "running" && !this.active.has(hinted.item.conversationId)) {
-        this.startRun(hinted.item, hinted.lookup);
+        // Its answer answers every send before it only if nothing else of the conversation waits.
+        const alone = items.every(
+          (i) => i.conversationId !== hinted.item.conversationId || i.id === hinted.item.id,
+        );
+        this.startRun(hinted.item, hinted.lookup, { ...(alone && hint?.seq ? { seq: hint.seq } : {}) });
       } else {
         // An older message of the same conversation waits (its wake-up was lost or is late):
         // hand the claim back so that the older one runs first.
@@ -502,9 +515,9 @@ export class Runner {
         new Date(Date.now() + this.o.leaseMs),
       );
       if (!claimed) continue;
-      if (this.phase === "running" && !this.active.has(claimed.conversationId))
+      if (this.phase === "running" && !this.active.has(claimed.conversationId)) {
         this.startRun(claimed, lookup);
-      else await this.ports.queue.release(userId, claimed.id, workerId);
+      } else await this.ports.queue.release(userId, claimed.id, workerId);
     }
     if (Number.isFinite(nextLeaseExpiry)) this.drainAt(nextLeaseExpiry + 250);
   }
@@ -538,6 +551,54 @@ export class Runner {
     );
   }
 
+  /**
+   * Starts the run a ready wake-up announces (`run` in wakeItemSchema) before its claim
+   * comes back. The sender vouched that the item is new, that its conversation exists and
+   * that nothing older of it waits, which is what the claim round's listing and reads
+   * check on the other path. The claim goes out alongside; until it holds, nothing is
+   * published or stored, and a claim that fails (a second runtime, a conversation deleted
+   * meanwhile) aborts the run. False when this runner cannot start it now: the wake-up then
+   * goes the checked way.
+   */
+  private runAhead(hint: QueueHint): boolean {
+    const { run: ready, ...ids } = hint;
+    if (!ready || this.phase !== "running" || !this.engine || this.recovering || this.draining) return false;
+    if (this.active.has(hint.conversationId) || this.active.size >= this.o.maxConcurrentRuns) return false;
+    const { userId, workerId, log } = this.opts;
+    const item: PendingItem = {
+      userId,
+      id: ids.id,
+      conversationId: ids.conversationId,
+      messageId: ids.messageId,
+      ...ready,
+      attempts: 1,
+    };
+    const held = this.ports.queue
+      .claim(userId, item.id, workerId, new Date(Date.now() + this.o.leaseMs))
+      .then(
+        async (claimed) => {
+          if (claimed?.attempts === 1) return true;
+          // Claimed before (an attempt that may have stored a reply): the checked path's job.
+          if (claimed) await this.ports.queue.release(userId, item.id, workerId).catch(() => undefined);
+          return false;
+        },
+        (err: unknown) => {
+          log("warn", "claiming a queue item failed", { itemId: item.id, error: describeError(err) });
+          return false;
+        },
+      );
+    const run = this.startRun(item, Promise.resolve({ conversationExists: true }), {
+      held,
+      ...(hint.seq ? { seq: hint.seq } : {}),
+    });
+    void held.then((ok) => {
+      if (ok) return;
+      log("warn", "the claim of a run started ahead did not hold; the run is dropped", { runId: run.runId });
+      this.abortRun(run, "refused");
+    });
+    return true;
+  }
+
   // ---------------------------------------------------------------- runs
 
   /** One read for both: it stands between the user and the first token. */
@@ -547,19 +608,27 @@ export class Runner {
       item.conversationId,
       replyIdFor(item.messageId),
     );
-    return { ...(message ? { reply: message } : {}), ...(conversation ? { conversation } : {}) };
+    return { ...(message ? { reply: message } : {}), conversationExists: conversation !== undefined };
   }
 
-  private startRun(item: PendingItem, lookup: ActiveRun["lookup"]): void {
+  private startRun(
+    item: PendingItem,
+    lookup: ActiveRun["lookup"],
+    opts: { held?: Promise<boolean>; seq?: number } = {},
+  ): ActiveRun {
     const run: ActiveRun = {
       item,
       runId: newId(),
       controller: new AbortController(),
       done: Promise.resolve(),
       lookup,
+      held: opts.held ?? Promise.resolve(true),
+      ...(opts.seq ? { seq: opts.seq } : {}),
     };
     this.active.set(item.conversationId, run);
-    this.publishStatus("busy", { conversationId: item.conversationId });
+    if (opts.held) {
+      void opts.held.then((ok) => ok && this.publishStatus("busy", { conversationId: item.conversationId }));
+    } else this.publishStatus("busy", { conversationId: item.conversationId });
     run.done = this.execute(run)
       .catch((err) =>
         this.opts.log("error", "run bookkeeping failed", { runId: run.runId, error: describeError(err) }),
@@ -576,6 +645,7 @@ export class Runner {
           void this.drain();
         }
       });
+    return run;
   }
 
   private abortRun(run: ActiveRun, reason: AbortReason): void {
@@ -591,7 +661,10 @@ export class Runner {
     const stream = new ChatStream({
       runId,
       conversationId: item.conversationId,
-      publish: (events) => this.ports.publisher.publish(channel, events),
+      // Nothing goes out for a run whose claim does not hold (see runAhead).
+      publish: async (events) => {
+        if (await run.held) await this.ports.publisher.publish(channel, events);
+      },
       log,
       flushMs: this.o.flushMs,
     });
@@ -615,7 +688,7 @@ export class Runner {
     let text = "";
     const tools = new Map<string, ToolActivity>();
     try {
-      const { reply: existing, conversation } = await run.lookup;
+      const { reply: existing, conversationExists } = await run.lookup;
       if (existing) {
         // A previous attempt stored the reply and died before completing the item.
         stream.event(fitFinalEvent({ type: "final", at: nowIso(), runId, message: existing }));
@@ -623,7 +696,7 @@ export class Runner {
         await this.ports.queue.complete(userId, item.id, workerId);
         return;
       }
-      if (!conversation) {
+      if (!conversationExists) {
         log("info", "dropping a queue item of a deleted conversation", { itemId: item.id });
         await this.ports.queue.remove(userId, item.id);
         return;
@@ -668,7 +741,7 @@ export class Runner {
         },
       });
       // A reply that completed is kept even if a stop raced it; only a lost claim discards it.
-      if (run.abortReason === "lease") return;
+      if (run.abortReason === "lease" || !(await run.held)) return;
       const message: Message = {
         id: replyId,
         conversationId: item.conversationId,
@@ -702,7 +775,8 @@ export class Runner {
     const { item, runId } = run;
     const { userId, workerId, log } = this.opts;
     const reason = run.abortReason;
-    if (reason === "lease") return;
+    // Not this runner's item (any more): whoever holds it answers it.
+    if (reason === "lease" || !(await run.held)) return;
     if (reason === "shutdown") {
       // Nothing is stored: the message goes back to the queue and the next start answers it.
       stream.event({
@@ -816,7 +890,8 @@ export class Runner {
   }
 
   /**
-   * Moves the conversation up in the list after a reply was stored. False when the
+   * Moves the conversation up in the list after a reply was stored, and records the answer
+   * to the run's send (ChatStore.recordAnswer) when it answers everything before it. False when the
    * conversation was deleted during the run, or is being deleted: the delete may already
    * have looked for its messages, so what the run stored is removed here (finishing the
    * delete) and the item is completed, with nothing published.
@@ -825,7 +900,7 @@ export class Runner {
     const { userId, workerId, log } = this.opts;
     const { conversationId } = run.item;
     try {
-      await this.ports.chats.updateConversation(userId, conversationId, { updatedAt: at });
+      await this.ports.chats.recordAnswer(userId, conversationId, at, run.seq);
       return true;
     } catch (err) {
       if (!isAppError(err) || err.code !== "not_found") {

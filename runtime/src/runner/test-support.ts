@@ -124,12 +124,16 @@ export class Watcher {
   }
 }
 
-/** Sends a message the way POST /api/chat does, with a wake-up instead of a launch. */
+/**
+ * Sends a message the way POST /api/chat does, with a wake-up instead of a launch.
+ * `lostWake` leaves the wake-up out, as if it never reached the runtime.
+ */
 export async function send(
   ports: RunnerPorts,
   userId: string,
   text: string,
   conversationId?: string,
+  opts: { lostWake?: boolean } = {},
 ): Promise<{ conversationId: string; messageId: string }> {
   const res = await sendMessage(
     {
@@ -137,9 +141,10 @@ export async function send(
       queue: ports.queue,
       publisher: ports.publisher,
       // Like ensureRuntime: the wake-up names the queued item.
-      ensureRuntime: async (uid, opts) => {
+      ensureRuntime: async (uid, o) => {
+        if (opts.lostWake) return;
         await ports.publisher.publish(`/agent/${uid}`, [
-          { type: "wake", at: new Date().toISOString(), ...(opts?.item ? { item: opts.item } : {}) },
+          { type: "wake", at: new Date().toISOString(), ...(o?.item ? { item: o.item } : {}) },
         ]);
       },
     },
