@@ -28,6 +28,12 @@ export interface EnsureRuntimeTiming {
   /** How long to wait for a runtime that is Stopping (it uploads state the next one restores). */
   stoppingWaitMs: number;
   pollMs: number;
+  /**
+   * How long the row check waits for the first wake-up's publish to finish. The check's
+   * requests and the wake-up go to services that, locally, share one process; a warm
+   * runtime waits for the wake-up, while the check matters only for a cold one.
+   */
+  wakeHeadStartMs: number;
 }
 
 export interface EnsureRuntimeOptions {
@@ -45,6 +51,7 @@ const DEFAULT_TIMING: EnsureRuntimeTiming = {
   startingStaleMs: 5 * 60_000,
   stoppingWaitMs: 20_000,
   pollMs: 500,
+  wakeHeadStartMs: 10,
 };
 
 /**
@@ -69,6 +76,7 @@ export async function ensureRuntime(
   const warn = deps.warn ?? ((msg: string) => console.warn(`[ensureRuntime] ${msg}`));
   const waitUntil = Date.now() + timing.stoppingWaitMs;
   const firstWake = wake(deps, userId, warn, opts.item);
+  await Promise.race([firstWake, sleep(timing.wakeHeadStartMs)]);
 
   for (let attempt = 0; attempt < 50; attempt++) {
     const row = await deps.taskStates.get(userId);

@@ -76,6 +76,9 @@ export function deriveId(
   return key.slice(0, 10) + rand;
 }
 
+/** How long the copy of a message for other tabs waits for the wake-up to go out first. */
+const ANNOUNCE_AFTER_MS = 20;
+
 export async function sendMessage(
   ports: Pick<ServicePorts, "chatStore" | "queue" | "publisher" | "ensureRuntime">,
   userId: string,
@@ -227,15 +230,19 @@ export async function sendMessage(
   }
 
   // The wake-up is what the user waits for: it goes out first (ensureRuntime publishes it
-  // before it checks the runtime), and the copy for other tabs goes out alongside.
-  const [woken, announced] = await Promise.allSettled([
-    ports.ensureRuntime(userId, { item: wakeItem }),
+  // before it checks the runtime), and the copy for other tabs once it is out, or after a
+  // few milliseconds when the check takes longer (a launch).
+  const woken = ports.ensureRuntime(userId, { item: wakeItem });
+  woken.catch(() => undefined); // awaited below
+  await Promise.race([woken, new Promise((r) => setTimeout(r, ANNOUNCE_AFTER_MS))]);
+  const [wokenResult, announced] = await Promise.allSettled([
+    woken,
     // Other tabs (and the sidebar) learn about the message from this; the sender already shows it.
     ports.publisher.publish(conversationChannel(userId, conversationId), [
       { type: "message", at: nowIso(), message },
     ]),
   ]);
-  if (woken.status === "rejected") throw woken.reason;
+  if (wokenResult.status === "rejected") throw wokenResult.reason;
   // The message is stored and queued; a tab that missed the event catches up from the store.
   if (announced.status === "rejected")
     console.warn("sendMessage: publishing the message event failed", errorText(announced.reason));

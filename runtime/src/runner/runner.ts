@@ -573,9 +573,8 @@ export class Runner {
       ...ready,
       attempts: 1,
     };
-    const held = this.ports.queue
-      .claim(userId, item.id, workerId, new Date(Date.now() + this.o.leaseMs))
-      .then(
+    const claim = () =>
+      this.ports.queue.claim(userId, item.id, workerId, new Date(Date.now() + this.o.leaseMs)).then(
         async (claimed) => {
           if (claimed?.attempts === 1) return true;
           // Claimed before (an attempt that may have stored a reply): the checked path's job.
@@ -587,6 +586,9 @@ export class Runner {
           return false;
         },
       );
+    // The claim's request is prepared after the run's message has gone to OpenClaw (both
+    // are CPU work on this event loop, and the run is what the user waits for).
+    const held = new Promise<boolean>((resolve) => setImmediate(() => resolve(claim())));
     const run = this.startRun(item, Promise.resolve({ conversationExists: true }), {
       held,
       ...(hint.seq ? { seq: hint.seq } : {}),
