@@ -3,23 +3,25 @@
  *
  *   ours:   POST /api/chat (the production build, over HTTP) → queue → wake-up → runner →
  *           OpenClaw → fake LLM → deltas published → first delta at a subscriber
- *           (subscribed like the browser: Cognito token, `/chat/<sub>/*`)
+ *           (subscribed like the browser: Cognito token, `/chat/<sub>/*`), from a client
+ *           process of its own (chat-client.ts)
  *   direct: engine.run() on the same warm OpenClaw engine, in the same process as the
  *           runner, bypassing route, queue and events; time to its first delta
  *
  * Both legs alternate turn by turn (which one goes first alternates too), each in its own
  * session of the same length, after a few warm-up turns. Prints p50 and p95 of each and
  * the ratio of the medians (target < 1.10). Everything runs on 127.0.0.1 and stops at the end.
+ * The processes are laid out as in AWS where the machine allows (layout.ts): the runtime
+ * on a CPU of its own, the stand-ins for AWS and the client on the others.
  *
  * Options (env): BENCH_TURNS (default 20), BENCH_WARMUP (3), BENCH_THINK_MS (500, the pause
- * before each turn), BENCH_REUSE_BUILD=1 (reuse .next/e2e).
+ * before each turn), BENCH_LAYOUT (split or shared), BENCH_REUSE_BUILD=1 (reuse .next/e2e).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AppSyncEventsSubscriber } from "../../lib/aws/appsync-events-subscriber";
 import { createContainer } from "../../lib/container";
-import { type ChatEvent, chatEventSchema, newId } from "../../lib/contracts";
+import { newId } from "../../lib/contracts";
 import { configFromLocalCloud } from "../../lib/env";
 import { signInForTest } from "../../lib/services/test-support";
 import { createRunnerPorts } from "../../runtime/src/container";
@@ -29,6 +31,8 @@ import { Runner } from "../../runtime/src/runner/runner";
 import { startFakeLlm } from "../fixtures/fake-llm";
 import { buildApp, freePort, startApp } from "../support/app-server";
 import { startCloudProcess } from "../support/cloud-process";
+import { nowMs, startChatClient } from "./chat-client";
+import { chooseLayout, pinProcess, pinTree } from "./layout";
 import { medianRatioInterval, percentile } from "./stats";
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 20);
@@ -73,6 +77,8 @@ async function main(): Promise<void> {
       appUrl: `http://127.0.0.1:${appPort}`,
     });
     cleanups.push(() => cloud.stop());
+    const layout = chooseLayout();
+    if (layout.otherCpus) pinTree(cloud.pid, layout.otherCpus);
     const config = configFromLocalCloud(cloud.info, cloud.file);
     const container = createContainer(config);
     const user = await signInForTest(cloud.info.cognito, cloud.firstUser.email, cloud.firstUser.password);
@@ -105,12 +111,12 @@ async function main(): Promise<void> {
         const run = created.run.bind(created);
         created.run = (req) => {
           if (!req.sessionKey.startsWith("conv-")) return run(req);
-          const timing = { start: performance.now(), firstDelta: 0 };
+          const timing = { start: nowMs(), firstDelta: 0 };
           ourEngineRuns.push(timing);
           return run({
             ...req,
             onEvent: (e) => {
-              if (e.type === "delta" && timing.firstDelta === 0) timing.firstDelta = performance.now();
+              if (e.type === "delta" && timing.firstDelta === 0) timing.firstDelta = nowMs();
               req.onEvent(e);
             },
           });
@@ -119,13 +125,19 @@ async function main(): Promise<void> {
       },
       // Only the arrival of wake-ups is of interest: when the runtime learned of a message.
       log: (_level, msg, fields) => {
-        if (msg === "agent event" && fields?.type === "wake") wakes.push(performance.now());
+        if (msg === "agent event" && fields?.type === "wake") wakes.push(nowMs());
       },
       idleTimeoutMs: 60 * 60_000,
     });
     cleanups.push(async () => {
       await runner.stop("bench done");
     });
+    // Built before this process moves to the runtime's CPU: the build may use them all.
+    buildApp({ cloudFile: cloud.file, reuse: process.env.BENCH_REUSE_BUILD === "1" });
+    console.log(`[bench] layout: ${layout.description}`);
+    // OpenClaw's process, started below, inherits this process's CPUs (the cloud, started
+    // above, keeps its own).
+    if (layout.runtimeCpus) pinProcess(process.pid, layout.runtimeCpus);
     const coldStart = Date.now();
     console.log("[bench] starting OpenClaw (cold start) …");
     await runner.start();
@@ -133,90 +145,37 @@ async function main(): Promise<void> {
     const warmEngine = engine;
     if (!warmEngine) throw new Error("the runner did not create an engine");
 
-    buildApp({ cloudFile: cloud.file, reuse: process.env.BENCH_REUSE_BUILD === "1" });
     const app = await startApp({ cloudFile: cloud.file, port: appPort, logFile: join(dir, "next.log") });
     cleanups.push(() => app.stop());
+    if (layout.otherCpus) pinTree(app.pid, layout.otherCpus);
 
-    // A subscriber like the browser's: the user's token, every conversation of the user.
-    const subscriber = new AppSyncEventsSubscriber({
+    // The browser's part: the POST and a subscriber like the chat page's (the user's token,
+    // every conversation of the user), in a process of its own.
+    const client = await startChatClient({
+      appUrl: app.url,
       httpEndpoint: cloud.info.events.httpEndpoint,
       realtimeEndpoint: cloud.info.events.realtimeEndpoint,
       region: cloud.info.region,
-      auth: { type: "userPool", token: () => user.accessToken },
+      userSub: user.sub,
+      accessToken: user.accessToken,
     });
-    cleanups.push(() => subscriber.close());
-    const listeners = new Set<(e: ChatEvent) => void>();
-    const sub = await subscriber.subscribe(`/chat/${user.sub}/*`, (raw) => {
-      const parsed = chatEventSchema.safeParse(raw);
-      if (parsed.success) for (const l of listeners) l(parsed.data);
-    });
-    cleanups.push(() => sub.close());
+    cleanups.push(() => client.stop());
+    if (layout.otherCpus) pinTree(client.pid, layout.otherCpus);
 
     let conversationId: string | undefined;
-    /** POST → first delta of this message's run at the subscriber; resolves after its final. */
-    const oursTurn = async (
-      text: string,
-    ): Promise<{
-      firstDelta: number;
-      post: number;
-      started: number;
-      wake: number;
-      engineStart: number;
-      engineFirst: number;
-    }> => {
-      let runId: string | undefined;
-      let messageId: string | undefined;
-      let firstDelta = 0;
-      let started = 0;
-      let resolveDone!: () => void;
-      const done = new Promise<void>((r) => {
-        resolveDone = r;
-      });
-      const early: ChatEvent[] = [];
-      const onEvent = (e: ChatEvent) => {
-        if (!messageId) {
-          early.push(e);
-          return;
-        }
-        if (e.type === "run.started" && e.replyTo === messageId) {
-          runId = e.runId;
-          started = performance.now();
-        }
-        if (e.type === "delta" && e.runId === runId && firstDelta === 0) firstDelta = performance.now();
-        if (
-          (e.type === "final" && e.message.replyTo === messageId) ||
-          (e.type === "error" && e.replyTo === messageId)
-        )
-          resolveDone();
-      };
-      listeners.add(onEvent);
+    /** POST → first delta of this message's run at the client's subscriber; after its final. */
+    const oursTurn = async (text: string) => {
       const runsBefore = ourEngineRuns.length;
       const wakesBefore = wakes.length;
-      const t0 = performance.now();
-      const res = await fetch(`${app.url}/api/chat`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          text,
-          idempotencyKey: newId(),
-          ...(conversationId ? { conversationId } : {}),
-        }),
-      });
-      const post = performance.now() - t0;
-      if (res.status !== 202) throw new Error(`POST /api/chat: ${res.status} ${await res.text()}`);
-      const body = (await res.json()) as { conversationId: string; messageId: string };
-      conversationId = body.conversationId;
-      messageId = body.messageId;
-      for (const e of early.splice(0)) onEvent(e);
-      await withTimeout(done, "our turn");
-      listeners.delete(onEvent);
-      if (firstDelta === 0) throw new Error("our turn finished without a delta");
+      const turn = await withTimeout(client.turn(text, conversationId), "our turn");
+      conversationId = turn.conversationId;
       const timing = ourEngineRuns[runsBefore];
       if (!timing) throw new Error("our turn did not reach the engine");
+      const t0 = turn.t0;
       return {
-        firstDelta: firstDelta - t0,
-        post,
-        started: started - t0,
+        firstDelta: turn.firstDelta - t0,
+        post: turn.answered - t0,
+        started: turn.started - t0,
         engineStart: timing.start - t0,
         wake: (wakes[wakesBefore] ?? Number.NaN) - t0,
         engineFirst: timing.firstDelta - t0,
@@ -226,14 +185,14 @@ async function main(): Promise<void> {
     const directSession = `bench-direct-${newId().slice(-8)}`;
     const directTurn = async (text: string): Promise<number> => {
       let first = 0;
-      const t0 = performance.now();
+      const t0 = nowMs();
       await withTimeout(
         warmEngine.run({
           sessionKey: directSession,
           text,
           signal: new AbortController().signal,
           onEvent: (e) => {
-            if (e.type === "delta" && first === 0) first = performance.now();
+            if (e.type === "delta" && first === 0) first = nowMs();
           },
         }),
         "direct turn",
@@ -283,8 +242,9 @@ async function main(): Promise<void> {
 
     const p50o = percentile(ours, 50);
     const p50d = percentile(direct, 50);
+    console.log(`\nlayout: ${layout.description}`);
     console.log(
-      `\nwarm-turn overhead, ${TURNS} turns each (after ${WARMUP} warm-up turns, ${THINK_MS} ms pause before each), time to first delta:`,
+      `warm-turn overhead, ${TURNS} turns each (after ${WARMUP} warm-up turns, ${THINK_MS} ms pause before each), time to first delta:`,
     );
     console.log(`  ours   (POST → subscriber)   p50 ${fmt(p50o)}   p95 ${fmt(percentile(ours, 95))}`);
     console.log(`  direct (engine.run)          p50 ${fmt(p50d)}   p95 ${fmt(percentile(direct, 95))}`);
