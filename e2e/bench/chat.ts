@@ -14,6 +14,10 @@
  * The processes are laid out as in AWS where the machine allows (layout.ts): the runtime
  * on a CPU of its own, the stand-ins for AWS and the client on the others.
  *
+ * The script runs with `--max-semi-space-size=64`, the flag the runtime runs with in its
+ * image and in local mode (runtime/entrypoint.sh, lib/local/process-launcher.ts), because
+ * the runner under test runs in this process.
+ *
  * Options (env): BENCH_TURNS (default 20), BENCH_WARMUP (3), BENCH_THINK_MS (500, the pause
  * before each turn), BENCH_LAYOUT (split or shared), BENCH_REUSE_BUILD=1 (reuse .next/e2e).
  */
