@@ -11,6 +11,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { stopChild } from "../support/cloud-process";
 
 export interface ClientOptions {
   appUrl: string;
@@ -79,14 +80,7 @@ export async function startChatClient(opts: ClientOptions): Promise<ChatClient> 
       chain = result.catch(() => undefined);
       return result;
     },
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stop: () => stopChild(child, 5_000),
   };
 }
 

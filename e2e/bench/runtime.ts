@@ -11,7 +11,7 @@
  * (v8PoolSizeFor) and a shorter resolution of OpenClaw's own imports (resolve-fast-path.ts);
  * one row each shows the same start without one of those.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -26,6 +26,7 @@ import { buildChildEnv } from "../../runtime/src/openclaw/child-env";
 import { OpenClawEngine, primeCompileCache } from "../../runtime/src/openclaw/openclaw-engine";
 import { startTestCloud, testPorts, Watcher } from "../../runtime/src/runner/test-support";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm";
+import { stopChild } from "../support/cloud-process";
 import { waitForGateway } from "./gateway-v4";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -99,15 +100,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function killTree(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await exited;
-  clearTimeout(t);
 }
 
 // ---------- the three ways to start ----------
@@ -279,7 +271,7 @@ async function benchGateway(llm: FakeLlm, cacheDir: string | undefined): Promise
     return { label, error: String(err), peakRss: sampler.stop() };
   } finally {
     // A hard deadline: the gateway may wait minutes draining a cron run on SIGTERM.
-    await killTree(child, 15_000);
+    await stopChild(child, 15_000);
     await rm(stateDir, { recursive: true, force: true });
   }
 }

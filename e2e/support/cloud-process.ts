@@ -46,15 +46,18 @@ export async function startCloudProcess(opts: { stateDir: string; appUrl?: strin
     file: ready.file,
     firstUser: ready.firstUser,
     pid,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stop: () => stopChild(child, 10_000),
   };
+}
+
+/** SIGTERM to a child this process started, SIGKILL after `graceMs`; resolves once it exited. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(killer);
 }
 
 async function child(): Promise<void> {

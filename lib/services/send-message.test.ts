@@ -254,14 +254,16 @@ describe("sendMessage", () => {
         { conversationId, text, idempotencyKey: key },
         { source: "telegram", telegramChatId: 42 },
       );
+    /** What a wake-up names for a sent message, without `run`. */
+    const named = (sent: { messageId: string }, seq?: number) => ({
+      id: sent.messageId,
+      conversationId,
+      messageId: sent.messageId,
+      ...(seq ? { seq } : {}),
+    });
     // Send 1 is not answered yet: send 2 is counted but the runtime must check the queue's order.
     const second = await send("two");
-    expect(wakeItems.at(-1)).toEqual({
-      id: second.messageId,
-      conversationId,
-      messageId: second.messageId,
-      seq: 2,
-    });
+    expect(wakeItems.at(-1)).toEqual(named(second, 2));
     // The runtime answered send 2 (and so everything before it): send 3 may start at once.
     await ports.chatStore.recordAnswer(userId, conversationId, new Date().toISOString(), 2);
     const key = newId();
@@ -269,23 +271,37 @@ describe("sendMessage", () => {
     const [, , item] = await ports.queue.list(userId);
     expect(item?.messageId).toBe(third.messageId);
     expect(wakeItems.at(-1)).toEqual({
-      id: third.messageId,
-      conversationId,
-      messageId: third.messageId,
-      seq: 3,
+      ...named(third, 3),
       run: { text: "three", source: "telegram", telegramChatId: 42, enqueuedAt: item?.enqueuedAt },
     });
     // A double click of send 3 names the item by id only, and spoils the count for the next
     // send (it was counted too), which then goes the checked way.
     expect((await send("three", key)).duplicate).toBe(true);
-    expect(wakeItems.at(-1)).toEqual({ id: third.messageId, conversationId, messageId: third.messageId });
+    expect(wakeItems.at(-1)).toEqual(named(third));
     await ports.chatStore.recordAnswer(userId, conversationId, new Date().toISOString(), 3);
     const fifth = await send("five");
-    expect(wakeItems.at(-1)).toEqual({
-      id: fifth.messageId,
-      conversationId,
-      messageId: fifth.messageId,
-      seq: 5,
+    expect(wakeItems.at(-1)).toEqual(named(fifth, 5));
+  });
+
+  it("fails when the runtime cannot be woken, with the message stored, queued and announced", async () => {
+    const { ports, publisher, userId } = setup();
+    const failing = {
+      ...ports,
+      ensureRuntime: async () => {
+        throw new AppError("unavailable", "The agent's state kept changing; try again in a moment.");
+      },
+    };
+    const key = newId();
+    await expect(sendMessage(failing, userId, { text: "hello", idempotencyKey: key })).rejects.toMatchObject({
+      code: "unavailable",
+    });
+    const [item] = await ports.queue.list(userId);
+    expect(item?.text).toBe("hello");
+    const events = publisher.on(conversationChannel(userId, item?.conversationId ?? ""));
+    expect(events).toMatchObject([{ type: "message", message: { id: item?.messageId, content: "hello" } }]);
+    // The client's retry (same key) is a duplicate that wakes the runtime again.
+    expect(await sendMessage(ports, userId, { text: "hello", idempotencyKey: key })).toMatchObject({
+      duplicate: true,
     });
   });
 

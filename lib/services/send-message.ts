@@ -233,8 +233,8 @@ export async function sendMessage(
   // before it checks the runtime), and the copy for other tabs once it is out, or after a
   // few milliseconds when the check takes longer (a launch).
   const woken = ports.ensureRuntime(userId, { item: wakeItem });
-  woken.catch(() => undefined); // awaited below
-  await Promise.race([woken, new Promise((r) => setTimeout(r, ANNOUNCE_AFTER_MS))]);
+  // Settled either way: a failed wake-up must not keep the copy from going out.
+  await Promise.race([woken.catch(() => undefined), new Promise((r) => setTimeout(r, ANNOUNCE_AFTER_MS))]);
   const [wokenResult, announced] = await Promise.allSettled([
     woken,
     // Other tabs (and the sidebar) learn about the message from this; the sender already shows it.
