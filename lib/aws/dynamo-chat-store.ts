@@ -45,6 +45,27 @@ function toMessage(item: Record<string, unknown>): Message {
   return messageSchema.parse(stripStorage(item));
 }
 
+/** The parts of an update expression for one conversation row. */
+interface RowChange {
+  sets: string[];
+  add?: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+function emptyChange(): RowChange {
+  return { sets: [], names: {}, values: {} };
+}
+
+/** Moving a conversation up: its updatedAt and its place in the gsi1 listing. */
+function movedUp(conversationId: string, updatedAt: string): RowChange {
+  return {
+    sets: ["#updatedAt = :updatedAt", "gsi1sk = :gsi1sk"],
+    names: { "#updatedAt": "updatedAt" },
+    values: { ":updatedAt": updatedAt, ":gsi1sk": keys.conversationUpdateSk(updatedAt, conversationId) },
+  };
+}
+
 function invalid(what: string, error: z.ZodError): AppError {
   const detail = error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
   return new AppError("bad_request", `invalid ${what}: ${detail}`);
@@ -147,44 +168,18 @@ export class DynamoChatStore implements ChatStore {
     const parsed = conversationSchema.pick({ title: true, updatedAt: true }).partial().safeParse(patch);
     if (!parsed.success) throw invalid("conversation update", parsed.error);
     const { title, updatedAt } = parsed.data;
-    const sets: string[] = [];
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    if (title !== undefined) {
-      sets.push("#title = :title");
-      names["#title"] = "title";
-      values[":title"] = title;
-    }
-    if (updatedAt !== undefined) {
-      sets.push("#updatedAt = :updatedAt", "gsi1sk = :gsi1sk");
-      names["#updatedAt"] = "updatedAt";
-      values[":updatedAt"] = updatedAt;
-      values[":gsi1sk"] = keys.conversationUpdateSk(updatedAt, conversationId);
-    }
-    if (sets.length === 0) {
+    if (title === undefined && updatedAt === undefined) {
       const current = await this.getConversation(userId, conversationId);
       if (!current) throw new AppError("not_found", "conversation not found");
       return current;
     }
-    try {
-      const res = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
-          UpdateExpression: `SET ${sets.join(", ")}`,
-          // A conversation whose delete has begun is as good as gone.
-          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deleting)",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      if (!res.Attributes) throw new AppError("internal", "update returned no item");
-      return toConversation(res.Attributes);
-    } catch (err) {
-      if (isConditionFailed(err)) throw new AppError("not_found", "conversation not found");
-      throw err;
+    const change: RowChange = updatedAt !== undefined ? movedUp(conversationId, updatedAt) : emptyChange();
+    if (title !== undefined) {
+      change.sets.push("#title = :title");
+      change.names["#title"] = "title";
+      change.values[":title"] = title;
     }
+    return toConversation(await this.updateRow(userId, conversationId, change));
   }
 
   async recordSend(
@@ -220,21 +215,32 @@ export class DynamoChatStore implements ChatStore {
   ): Promise<Record<string, unknown>> {
     const updatedAt = conversationSchema.shape.updatedAt.safeParse(at);
     if (!updatedAt.success) throw invalid("conversation time", updatedAt.error);
-    const sets = ["#updatedAt = :updatedAt", "gsi1sk = :gsi1sk", ...(extra.set ? [extra.set] : [])];
-    const expression = `SET ${sets.join(", ")}${extra.add ? ` ADD ${extra.add}` : ""}`;
+    const change = movedUp(conversationId, updatedAt.data);
+    if (extra.set) change.sets.push(extra.set);
+    if (extra.add) change.add = extra.add;
+    Object.assign(change.values, extra.values);
+    return this.updateRow(userId, conversationId, change);
+  }
+
+  /**
+   * The one conditional update of a conversation row: not_found for a row that does not
+   * exist (or is someone else's: keys are per user) or whose delete has begun.
+   */
+  private async updateRow(
+    userId: string,
+    conversationId: string,
+    change: RowChange,
+  ): Promise<Record<string, unknown>> {
     try {
       const res = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
-          UpdateExpression: expression,
+          UpdateExpression: `SET ${change.sets.join(", ")}${change.add ? ` ADD ${change.add}` : ""}`,
+          // A conversation whose delete has begun is as good as gone.
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deleting)",
-          ExpressionAttributeNames: { "#updatedAt": "updatedAt" },
-          ExpressionAttributeValues: {
-            ":updatedAt": updatedAt.data,
-            ":gsi1sk": keys.conversationUpdateSk(updatedAt.data, conversationId),
-            ...extra.values,
-          },
+          ExpressionAttributeNames: change.names,
+          ExpressionAttributeValues: change.values,
           ReturnValues: "ALL_NEW",
         }),
       );
