@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import type { TaskState } from "./models";
+import { decideEnsure, isIdlePastGrace, isStale, LEASE, runtimeStateOf } from "./task-lease";
+
+const NOW = Date.parse("2026-12-01T12:00:00.000Z");
+const ago = (ms: number) => new Date(NOW - ms).toISOString();
+
+function row(patch: Partial<TaskState>): TaskState {
+  return { userId: "user-1", status: "Running", version: 3, idleTimeoutMinutes: 15, ...patch };
+}
+
+describe("the task lease", () => {
+  it("counts a Running or Stopping row stale after runningStaleMs without a beat, Starting after startingStaleMs", () => {
+    for (const status of ["Running", "Stopping"] as const) {
+      expect(isStale(row({ status, heartbeatAt: ago(LEASE.runningStaleMs - 1) }), NOW)).toBe(false);
+      expect(isStale(row({ status, heartbeatAt: ago(LEASE.runningStaleMs + 1) }), NOW)).toBe(true);
+    }
+    expect(isStale(row({ status: "Starting", heartbeatAt: ago(LEASE.runningStaleMs + 1) }), NOW)).toBe(false);
+    expect(isStale(row({ status: "Starting", heartbeatAt: ago(LEASE.startingStaleMs + 1) }), NOW)).toBe(true);
+  });
+
+  it("falls back to startedAt, treats a row with no times as stale and an Idle row as never stale", () => {
+    expect(isStale(row({ startedAt: ago(1_000) }), NOW)).toBe(false);
+    expect(isStale(row({}), NOW)).toBe(true);
+    expect(isStale(row({ status: "Idle" }), NOW)).toBe(false);
+  });
+
+  it.each([
+    ["Idle", {}, "launch"],
+    ["Running", { heartbeatAt: ago(LEASE.runningStaleMs + 1), taskRef: "t" }, "launch"],
+    ["Running", { heartbeatAt: ago(1_000), taskRef: "t" }, "verify"],
+    ["Starting", { heartbeatAt: ago(1_000) }, "reuse"],
+    ["Starting", { heartbeatAt: ago(1_000), taskRef: "t" }, "verify"],
+    ["Starting", { heartbeatAt: ago(LEASE.startingStaleMs + 1), taskRef: "t" }, "launch"],
+    ["Stopping", { heartbeatAt: ago(1_000), taskRef: "t" }, "wait"],
+    ["Stopping", { heartbeatAt: ago(LEASE.runningStaleMs + 1), taskRef: "t" }, "launch"],
+  ] as const)("decides %s %o → %s", (status, patch, decision) => {
+    expect(decideEnsure(row({ status, ...patch }), NOW, NOW + 1)).toBe(decision);
+  });
+
+  it("stops waiting for a live Stopping runtime once the wait is over", () => {
+    expect(decideEnsure(row({ status: "Stopping", heartbeatAt: ago(1_000) }), NOW, NOW)).toBe("reuse");
+  });
+
+  it.each([
+    ["Idle", {}, false, "asleep"],
+    ["Starting", { heartbeatAt: ago(1_000) }, false, "waking"],
+    ["Running", { heartbeatAt: ago(1_000) }, false, "ready"],
+    ["Running", { heartbeatAt: ago(1_000) }, true, "busy"],
+    ["Running", { heartbeatAt: ago(LEASE.runningStaleMs + 1) }, true, "asleep"],
+    ["Stopping", { heartbeatAt: ago(1_000) }, false, "stopping"],
+    ["Stopping", { heartbeatAt: ago(LEASE.runningStaleMs + 1) }, false, "asleep"],
+  ] as const)("shows %s %o (running: %s) as %s", (status, patch, running, state) => {
+    expect(runtimeStateOf(row({ status, ...patch }), NOW, running)).toBe(state);
+  });
+
+  it("is idle past grace only after the idle timeout plus the watchdog's grace", () => {
+    const limit = 15 * 60_000 + LEASE.idleGraceMs;
+    expect(isIdlePastGrace(row({ lastActivityAt: ago(limit - 1) }), NOW)).toBe(false);
+    expect(isIdlePastGrace(row({ lastActivityAt: ago(limit + 1) }), NOW)).toBe(true);
+    expect(isIdlePastGrace(row({}), NOW)).toBe(false);
+  });
+});

@@ -1,0 +1,91 @@
+import type { RuntimeState } from "./events";
+import type { TaskState } from "./models";
+
+/*
+ * The task lease: one row per user says whether a runtime runs for them, and every party
+ * (the web server starting runtimes, the runtime itself, the status the UI shows and the
+ * watchdog) reads that row through the rules below. Every threshold of the lease lives
+ * here; a row write is always a compare-and-set on the row's version (TaskStateStore).
+ *
+ *   Idle ──launch──▶ Starting ──runtime ready──▶ Running ──idle/stop──▶ Stopping ──▶ Idle
+ *
+ * The runtime beats (writes heartbeatAt) every `heartbeatMs` from the moment it starts.
+ * A row whose beat is older than its status allows belongs to a runtime that died: the
+ * next message launches a new one over it, the status says "asleep", and the watchdog
+ * stops the task if it still exists.
+ */
+
+export const LEASE = {
+  /** How often the runtime writes its heartbeat. */
+  heartbeatMs: 15_000,
+  /** Running or Stopping with no beat for this long: the runtime is dead (six missed beats). */
+  runningStaleMs: 90_000,
+  /** Starting covers Fargate provisioning and the image pull before the first beat. */
+  startingStaleMs: 5 * 60_000,
+  /** How long a new start waits for a live Stopping runtime (it uploads the state the next one restores). */
+  stoppingWaitMs: 20_000,
+  /** The runtime stops itself after the user's idle timeout; the watchdog adds this grace. */
+  idleGraceMs: 10 * 60_000,
+  /** A task no row points to is stopped once it is this old (a launch may still be recording it). */
+  orphanGraceMs: 15 * 60_000,
+} as const;
+
+export type LeaseTimings = { -readonly [K in keyof typeof LEASE]: number };
+
+/** When the row's holder last showed life. */
+export function lastBeat(row: TaskState): number | undefined {
+  const at = row.heartbeatAt ?? row.startedAt;
+  if (!at) return undefined;
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** True when the row is held (not Idle) by a runtime that stopped beating. */
+export function isStale(row: TaskState, now: number, timings: LeaseTimings = LEASE): boolean {
+  if (row.status === "Idle") return false;
+  const beat = lastBeat(row);
+  const limit = row.status === "Starting" ? timings.startingStaleMs : timings.runningStaleMs;
+  return beat === undefined || now - beat > limit;
+}
+
+/**
+ * What a caller that needs the user's runtime does with the row it read:
+ * - `launch`: take the row to Starting (compare-and-set) and start a runtime;
+ * - `wait`: a live runtime is stopping; read again shortly;
+ * - `verify`: the row claims a task; ask the launcher whether it is alive (dead means launch);
+ * - `reuse`: a runtime is on its way or up; just wake it.
+ */
+export type EnsureDecision = "launch" | "wait" | "verify" | "reuse";
+
+export function decideEnsure(
+  row: TaskState,
+  now: number,
+  waitUntil: number,
+  timings: LeaseTimings = LEASE,
+): EnsureDecision {
+  if (row.status === "Idle" || isStale(row, now, timings)) return "launch";
+  if (row.status === "Stopping") return now < waitUntil ? "wait" : "reuse";
+  // Starting before the launcher recorded the task: the launch is in flight.
+  return row.taskRef ? "verify" : "reuse";
+}
+
+/** The runtime's state as the UI shows it. `running`: a queue item is claimed under a live lease. */
+export function runtimeStateOf(
+  row: TaskState,
+  now: number,
+  running: boolean,
+  timings: LeaseTimings = LEASE,
+): RuntimeState {
+  if (row.status === "Idle" || isStale(row, now, timings)) return "asleep";
+  if (row.status === "Starting") return "waking";
+  if (row.status === "Stopping") return "stopping";
+  return running ? "busy" : "ready";
+}
+
+/** True when the user's idle timeout, plus the watchdog's grace, has passed since the last activity. */
+export function isIdlePastGrace(row: TaskState, now: number, timings: LeaseTimings = LEASE): boolean {
+  const at = row.lastActivityAt ?? row.startedAt;
+  if (!at) return false;
+  const t = Date.parse(at);
+  return !Number.isNaN(t) && now - t > row.idleTimeoutMinutes * 60_000 + timings.idleGraceMs;
+}
