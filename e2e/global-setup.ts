@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createContainer } from "../lib/container";
+import { createAdapters } from "../lib/adapters";
 import { configFromLocalCloud } from "../lib/env";
 import { startLocalCloud } from "../lib/local/cloud";
-import { createTestUser, signInForTest } from "../lib/services/test-support";
+import { createTestUser, signInForTest } from "../lib/testing/services";
 import { startFakeLlm } from "./fixtures/fake-llm";
 import { buildApp, freePort, startApp, stopPid } from "./support/app-server";
 import { E2E_INFO_ENV, type E2eInfo } from "./support/info";
@@ -45,7 +45,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       appUrl,
     });
     cleanups.push(() => cloud.close());
-    const container = createContainer(configFromLocalCloud(cloud.info, cloud.file));
+    const container = createAdapters(configFromLocalCloud(cloud.info, cloud.file));
     // Runtimes the app launched: stopped before the cloud they talk to.
     cleanups.push(async () => {
       const active = await container.taskStates.listActive();

@@ -1,5 +1,5 @@
 import { newId } from "../lib/contracts/ids";
-import { signInForTest } from "../lib/services/test-support";
+import { signInForTest } from "../lib/testing/services";
 import { expect, test } from "./support/fixtures";
 import { e2eInfo } from "./support/info";
 

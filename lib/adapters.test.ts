@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAdapters } from "./adapters";
 import { AppSyncEventsPublisher } from "./aws/appsync-events-publisher";
 import { DynamoChatStore } from "./aws/dynamo-chat-store";
 import { EcsRuntimeLauncher } from "./aws/ecs-runtime-launcher";
 import { S3BlobStore } from "./aws/s3-blob-store";
 import { SsmSecretStore } from "./aws/ssm-secret-store";
-import { createContainer } from "./container";
 import { newId, nowIso } from "./contracts";
 import { configFromLocalCloud, loadConfig } from "./env";
 import { type LocalCloud, startLocalCloud } from "./local/cloud";
@@ -27,9 +27,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("createContainer", () => {
+describe("createAdapters", () => {
   it("picks the local adapters in local mode, and they work against the local cloud", async () => {
-    const c = createContainer(configFromLocalCloud(cloud.info, cloud.file));
+    const c = createAdapters(configFromLocalCloud(cloud.info, cloud.file));
     expect(c.chatStore).toBeInstanceOf(DynamoChatStore);
     expect(c.chatStore).toBe(c.chatStore); // memoized
     expect(c.blobs).toBeInstanceOf(FsBlobStore);
@@ -67,7 +67,7 @@ describe("createContainer", () => {
       ECS_SECURITY_GROUPS: "sg-1",
       NODE_ENV: "production",
     });
-    const c = createContainer(config);
+    const c = createAdapters(config);
     expect(c.blobs).toBeInstanceOf(S3BlobStore);
     expect(c.secrets).toBeInstanceOf(SsmSecretStore);
     expect(c.launcher).toBeInstanceOf(EcsRuntimeLauncher);

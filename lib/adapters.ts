@@ -1,5 +1,6 @@
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { AppSyncEventsPublisher } from "./aws/appsync-events-publisher";
+import { AppSyncEventsSubscriber } from "./aws/appsync-events-subscriber";
 import { DynamoChatStore } from "./aws/dynamo-chat-store";
 import { createDynamoDocumentClient } from "./aws/dynamo-client";
 import { DynamoPendingQueue } from "./aws/dynamo-pending-queue";
@@ -9,7 +10,7 @@ import { EcsRuntimeLauncher } from "./aws/ecs-runtime-launcher";
 import { JwtTokenVerifier } from "./aws/jwt-token-verifier";
 import { createS3Client, S3BlobStore } from "./aws/s3-blob-store";
 import { SsmSecretStore } from "./aws/ssm-secret-store";
-import { type AppConfig, getConfig } from "./env";
+import type { AppConfig } from "./env";
 import { FileSecretStore } from "./local/file-secret-store";
 import { FsBlobStore } from "./local/fs-blob-store";
 import { ProcessRuntimeLauncher } from "./local/process-launcher";
@@ -17,6 +18,7 @@ import type {
   BlobStore,
   ChatStore,
   EventPublisher,
+  EventSubscriber,
   PendingQueue,
   RuntimeLauncher,
   SecretStore,
@@ -26,12 +28,13 @@ import type {
 } from "./ports";
 
 /**
- * The composition root: the only place that chooses local or AWS adapters, from the
- * validated configuration (lib/env.ts). Adapters are built lazily on first use and
- * memoized per process, so a route that only needs the verifier never opens a DynamoDB
- * client.
+ * The one adapter factory: the only place that chooses local or AWS implementations, from
+ * the validated configuration (lib/env.ts). The web app's container and the runtime's main
+ * both build their adapters here, so the DynamoDB, S3, SSM and AppSync Events code and the
+ * credentials it signs with are the same for both. Adapters are built lazily on first use
+ * and memoized, so a route that only needs the verifier never opens a DynamoDB client.
  */
-export interface Container {
+export interface Adapters {
   readonly config: AppConfig;
   readonly chatStore: ChatStore;
   readonly settingsStore: SettingsStore;
@@ -42,6 +45,15 @@ export interface Container {
   readonly secrets: SecretStore;
   readonly verifier: TokenVerifier;
   readonly launcher: RuntimeLauncher;
+  /** A new IAM subscriber to the agent channel (the runtime's; each call opens its own connection). */
+  subscriber(hooks?: SubscriberHooks): EventSubscriber;
+}
+
+export interface SubscriberHooks {
+  /** The realtime connection came back: wake-ups sent during the gap were lost. */
+  onReconnect?: () => void;
+  /** Diagnostics of the realtime connection (no secrets). */
+  log?: (line: string) => void;
 }
 
 export function buildVerifier(config: AppConfig): TokenVerifier {
@@ -61,7 +73,7 @@ function buildBlobStore(config: AppConfig): BlobStore {
     client: createS3Client({
       region: config.region,
       endpoint: blobs.endpoint,
-      credentials: config.mode === "local" ? config.credentials : undefined,
+      credentials: config.credentials,
     }),
     bucket: blobs.bucket,
   });
@@ -89,8 +101,8 @@ function buildLauncher(config: AppConfig): RuntimeLauncher {
   });
 }
 
-/** Builds a container for a configuration (tests build their own from a local cloud). */
-export function createContainer(config: AppConfig): Container {
+/** Builds the adapters for a configuration (tests build their own from a local cloud). */
+export function createAdapters(config: AppConfig): Adapters {
   const memo = new Map<string, unknown>();
   const once = <T>(key: string, make: () => T): T => {
     if (!memo.has(key)) memo.set(key, make());
@@ -129,7 +141,7 @@ export function createContainer(config: AppConfig): Container {
             httpEndpoint: config.events.httpEndpoint,
             region: config.region,
             // Local mode signs with the local cloud's key pair; AWS uses the provider chain.
-            credentials: config.mode === "local" ? config.credentials : undefined,
+            credentials: config.credentials,
           }),
       );
     },
@@ -139,13 +151,14 @@ export function createContainer(config: AppConfig): Container {
     get launcher() {
       return once("launcher", () => buildLauncher(config));
     },
+    subscriber: (hooks = {}) =>
+      new AppSyncEventsSubscriber({
+        httpEndpoint: config.events.httpEndpoint,
+        realtimeEndpoint: config.events.realtimeEndpoint,
+        region: config.region,
+        auth: { type: "iam", credentials: config.credentials },
+        onReconnect: hooks.onReconnect,
+        log: hooks.log,
+      }),
   };
-}
-
-let cached: Container | undefined;
-
-/** The process-wide container, built from getConfig() on first use. */
-export function getContainer(): Container {
-  cached ??= createContainer(getConfig());
-  return cached;
 }

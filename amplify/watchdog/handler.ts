@@ -30,6 +30,6 @@ export async function handler(event: unknown): Promise<WatchdogReport> {
     }),
     ecs: clients.ecs,
     cluster: input.cluster,
-    limits: { idleGraceMinutes: input.idleGraceMinutes },
+    limits: { idleGraceMs: input.idleGraceMinutes * 60_000 },
   });
 }

@@ -1,11 +1,13 @@
 import type { TaskState } from "../../lib/contracts/models";
+import { isIdlePastGrace, isStale, LEASE, type LeaseTimings } from "../../lib/contracts/task-lease";
 
 /*
  * The watchdog's decisions, as a pure function of what it read: the task-state rows that
  * are not Idle and the ECS tasks of the cluster. The runtime stops itself when idle and the
  * server recovers stale rows on the next message; the watchdog is the safety net for what
  * neither sees: a runtime that hangs or never exits (it would bill by the hour), a row whose
- * task died while nobody was talking, and a task no row points to.
+ * task died while nobody was talking, and a task no row points to. When a row is stale is
+ * the task lease's rule (lib/contracts/task-lease.ts), the same one the server applies.
  */
 
 /** An ECS task as the watchdog needs it (from ListTasks + DescribeTasks). */
@@ -18,27 +20,6 @@ export interface ClusterTask {
   createdAt?: Date;
 }
 
-export interface ReconcileLimits {
-  /** Stop a runtime whose last activity is older than its idle timeout plus this. */
-  idleGraceMinutes: number;
-  /** A Running row without a heartbeat for this long belongs to a hung runtime. */
-  heartbeatStaleMinutes: number;
-  /** A Starting row without a task after this long is a launch that died half-way. */
-  startingTimeoutMinutes: number;
-  /** A Stopping task still alive after this long is stopped again. */
-  stoppingTimeoutMinutes: number;
-  /** A running task that no row references is stopped once it is this old. */
-  orphanGraceMinutes: number;
-}
-
-export const DEFAULT_LIMITS: ReconcileLimits = {
-  idleGraceMinutes: 10,
-  heartbeatStaleMinutes: 10,
-  startingTimeoutMinutes: 15,
-  stoppingTimeoutMinutes: 10,
-  orphanGraceMinutes: 15,
-};
-
 export type Action =
   | { type: "stop-task"; taskRef: string; userId?: string; reason: string }
   | {
@@ -50,12 +31,6 @@ export type Action =
     };
 
 const GONE = new Set(["STOPPED", "DEPROVISIONING", "STOPPING"]);
-
-function minutesSince(iso: string | undefined, now: Date): number | undefined {
-  if (!iso) return undefined;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? undefined : (now.getTime() - t) / 60_000;
-}
 
 function isAlive(task: ClusterTask | undefined): task is ClusterTask {
   return !!task && task.desiredStatus !== "STOPPED" && !GONE.has(task.lastStatus);
@@ -70,13 +45,13 @@ function idleRow(row: TaskState): Omit<TaskState, "userId" | "version"> {
   };
 }
 
-function stoppingRow(row: TaskState, reason: string, now: Date): Omit<TaskState, "userId" | "version"> {
+function stoppingRow(row: TaskState, reason: string, now: number): Omit<TaskState, "userId" | "version"> {
   const { userId: _u, version: _v, ...rest } = row;
   return {
     ...rest,
     status: "Stopping",
     stage: `watchdog: ${reason}`.slice(0, 100),
-    heartbeatAt: now.toISOString(),
+    heartbeatAt: new Date(now).toISOString(),
   };
 }
 
@@ -89,10 +64,10 @@ export function reconcile(input: {
   now: Date;
   rows: TaskState[];
   tasks: ClusterTask[];
-  limits?: Partial<ReconcileLimits>;
+  limits?: Partial<LeaseTimings>;
 }): Action[] {
-  const limits = { ...DEFAULT_LIMITS, ...input.limits };
-  const { now } = input;
+  const lease = { ...LEASE, ...input.limits };
+  const now = input.now.getTime();
   const byArn = new Map(input.tasks.map((t) => [t.arn, t]));
   const actions: Action[] = [];
   const referenced = new Set<string>();
@@ -102,11 +77,10 @@ export function reconcile(input: {
     const write = (next: Omit<TaskState, "userId" | "version">, reason: string) =>
       actions.push({ type: "write-row", userId: row.userId, expectedVersion: row.version, next, reason });
 
+    const stale = isStale(row, now, lease);
     if (!row.taskRef) {
       // Starting without a task yet: the launcher is between the lease and RunTask, or died there.
-      const age = minutesSince(row.startedAt ?? row.heartbeatAt, now);
-      if (age === undefined || age > limits.startingTimeoutMinutes)
-        write(idleRow(row), "launch never recorded a task");
+      if (stale) write(idleRow(row), "launch never recorded a task");
       continue;
     }
     referenced.add(row.taskRef);
@@ -116,9 +90,8 @@ export function reconcile(input: {
       continue;
     }
 
-    const heartbeatAge = minutesSince(row.heartbeatAt ?? row.startedAt, now);
     if (row.status === "Stopping") {
-      if (heartbeatAge === undefined || heartbeatAge > limits.stoppingTimeoutMinutes)
+      if (stale)
         actions.push({
           type: "stop-task",
           taskRef: row.taskRef,
@@ -128,7 +101,7 @@ export function reconcile(input: {
       continue;
     }
     if (row.status === "Starting") {
-      if (heartbeatAge === undefined || heartbeatAge > limits.startingTimeoutMinutes) {
+      if (stale) {
         actions.push({
           type: "stop-task",
           taskRef: row.taskRef,
@@ -139,13 +112,12 @@ export function reconcile(input: {
       }
       continue;
     }
-    if (heartbeatAge === undefined || heartbeatAge > limits.heartbeatStaleMinutes) {
+    if (stale) {
       actions.push({ type: "stop-task", taskRef: row.taskRef, userId: row.userId, reason: "no heartbeat" });
       write(stoppingRow(row, "no heartbeat", now), "no heartbeat");
       continue;
     }
-    const idleAge = minutesSince(row.lastActivityAt ?? row.startedAt, now);
-    if (idleAge !== undefined && idleAge > row.idleTimeoutMinutes + limits.idleGraceMinutes) {
+    if (isIdlePastGrace(row, now, lease)) {
       actions.push({
         type: "stop-task",
         taskRef: row.taskRef,
@@ -158,9 +130,9 @@ export function reconcile(input: {
 
   for (const task of input.tasks) {
     if (referenced.has(task.arn) || !isAlive(task)) continue;
-    const age = task.createdAt ? (now.getTime() - task.createdAt.getTime()) / 60_000 : undefined;
+    const age = task.createdAt ? now - task.createdAt.getTime() : undefined;
     // Young tasks may belong to a launch whose row write is still in flight.
-    if (age === undefined || age > limits.orphanGraceMinutes)
+    if (age === undefined || age > lease.orphanGraceMs)
       actions.push({ type: "stop-task", taskRef: task.arn, reason: "no task-state row references it" });
   }
   return actions;

@@ -1,13 +1,14 @@
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import type { LeaseTimings } from "../../lib/contracts/task-lease";
 import type { TaskStateStore } from "../../lib/ports";
-import { type ClusterTask, type ReconcileLimits, reconcile } from "./reconcile";
+import { type ClusterTask, reconcile } from "./reconcile";
 
 export interface WatchdogDeps {
   taskStates: Pick<TaskStateStore, "listActive" | "compareAndSet">;
   ecs: ECSClient;
   /** Cluster name or ARN. */
   cluster: string;
-  limits?: Partial<ReconcileLimits>;
+  limits?: Partial<LeaseTimings>;
   now?: () => Date;
   log?: (message: string, fields: Record<string, unknown>) => void;
 }

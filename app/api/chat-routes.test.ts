@@ -2,11 +2,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContainer } from "@/lib/container";
+import { createAdapters } from "@/lib/adapters";
 import { LIMITS, newId } from "@/lib/contracts";
 import { configFromLocalCloud } from "@/lib/env";
+import type { Route } from "@/lib/http/route";
 import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
-import { createTestUser, signInForTest } from "@/lib/services/test-support";
+import { createTestUser, signInForTest } from "@/lib/testing/services";
+import * as chat from "./chat/route";
+import * as messages from "./conversations/[id]/messages/route";
+import * as conversation from "./conversations/[id]/route";
+import * as stop from "./conversations/[id]/stop/route";
+import * as conversations from "./conversations/route";
+import * as status from "./runtime/status/route";
+import * as warm from "./runtime/warm/route";
+import * as settings from "./settings/route";
 
 /*
  * The chat route handlers as Next.js calls them (exported functions, real Request objects),
@@ -15,6 +24,18 @@ import { createTestUser, signInForTest } from "@/lib/services/test-support";
  */
 
 type Handler = (req: Request, ctx?: { params?: Promise<unknown> }) => Promise<Response>;
+
+/** A route module's handlers, bound to this test's container. */
+function bound<M extends Record<string, unknown>>(
+  module: M,
+  container: Parameters<Route["with"]>[0],
+): Record<string, Handler> {
+  const out: Record<string, Handler> = {};
+  for (const [name, value] of Object.entries(module))
+    if (typeof value === "function" && "with" in value) out[name] = (value as Route).with(container);
+  return out;
+}
+
 type Routes = {
   chat: { POST: Handler };
   conversations: { GET: Handler };
@@ -35,15 +56,14 @@ let bob: { accessToken: string; sub: string };
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "chat-routes-"));
   cloud = await startLocalCloud({ stateDir: dir, ports: { dynamodb: 0, events: 0, cognito: 0 } });
-  // The routes read the configuration once, from the local cloud file (lib/env.ts).
-  process.env.LOCAL_CLOUD_FILE = cloud.file;
   const { cognito } = cloud.info;
   alice = await signInForTest(cognito, cloud.firstUser.email, cloud.firstUser.password);
   await createTestUser(cognito, "bob@example.com", "Bob-password-1!");
   bob = await signInForTest(cognito, "bob@example.com", "Bob-password-1!");
   // A runtime that is starting (no task recorded yet) counts as healthy: sends and warm-ups
   // then only publish a wake-up instead of launching a real OpenClaw in this test.
-  const { taskStates } = createContainer(configFromLocalCloud(cloud.info, cloud.file));
+  const container = createAdapters(configFromLocalCloud(cloud.info, cloud.file));
+  const { taskStates } = container;
   for (const u of [alice, bob]) {
     const now = new Date().toISOString();
     await taskStates.compareAndSet(u.sub, 0, {
@@ -53,16 +73,10 @@ beforeAll(async () => {
       idleTimeoutMinutes: 15,
     });
   }
-  routes = {
-    chat: await import("./chat/route"),
-    conversations: await import("./conversations/route"),
-    conversation: await import("./conversations/[id]/route"),
-    messages: await import("./conversations/[id]/messages/route"),
-    stop: await import("./conversations/[id]/stop/route"),
-    warm: await import("./runtime/warm/route"),
-    status: await import("./runtime/status/route"),
-    settings: await import("./settings/route"),
-  };
+  const modules = { chat, conversations, conversation, messages, stop, warm, status, settings };
+  routes = Object.fromEntries(
+    Object.entries(modules).map(([name, module]) => [name, bound(module, container)]),
+  ) as unknown as Routes;
 });
 
 afterAll(async () => {

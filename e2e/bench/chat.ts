@@ -24,10 +24,10 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createContainer } from "../../lib/container";
+import { createAdapters } from "../../lib/adapters";
 import { newId } from "../../lib/contracts";
 import { configFromLocalCloud } from "../../lib/env";
-import { signInForTest } from "../../lib/services/test-support";
+import { signInForTest } from "../../lib/testing/services";
 import { createRunnerPorts } from "../../runtime/src/container";
 import type { AgentEngine } from "../../runtime/src/engine";
 import { OpenClawEngine } from "../../runtime/src/openclaw";
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     const layout = chooseLayout();
     if (layout.otherCpus) pinTree(cloud.pid, layout.otherCpus);
     const config = configFromLocalCloud(cloud.info, cloud.file);
-    const container = createContainer(config);
+    const container = createAdapters(config);
     const user = await signInForTest(cloud.info.cognito, cloud.firstUser.email, cloud.firstUser.password);
     await container.settingsStore.putSettings(user.sub, {
       provider: "openai-compatible",

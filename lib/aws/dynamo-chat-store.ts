@@ -10,7 +10,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { type Conversation, conversationSchema, idSchema, type Message, messageSchema } from "../contracts";
-import { AppError } from "../errors";
+import { AppError, formatIssues } from "../errors";
 import type { ChatStore, Page } from "../ports";
 import {
   batchDelete,
@@ -48,7 +48,6 @@ function toMessage(item: Record<string, unknown>): Message {
 /** The parts of an update expression for one conversation row. */
 interface RowChange {
   sets: string[];
-  add?: string;
   names: Record<string, string>;
   values: Record<string, unknown>;
 }
@@ -67,8 +66,7 @@ function movedUp(conversationId: string, updatedAt: string): RowChange {
 }
 
 function invalid(what: string, error: z.ZodError): AppError {
-  const detail = error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-  return new AppError("bad_request", `invalid ${what}: ${detail}`);
+  return new AppError("bad_request", `invalid ${what}: ${formatIssues(error)}`);
 }
 
 /**
@@ -93,9 +91,6 @@ export class DynamoChatStore implements ChatStore {
       gsi1pk: keys.conversationsByUpdate(userId),
       gsi1sk: keys.conversationUpdateSk(c.updatedAt, c.id),
       entity: "conversation",
-      // A conversation is created by its first message: send 1, not answered yet.
-      sentSeq: 1,
-      answeredSeq: 0,
       ...c,
     };
   }
@@ -182,46 +177,6 @@ export class DynamoChatStore implements ChatStore {
     return toConversation(await this.updateRow(userId, conversationId, change));
   }
 
-  async recordSend(
-    userId: string,
-    conversationId: string,
-    at: string,
-  ): Promise<{ seq: number; caughtUp: boolean }> {
-    const res = await this.bump(userId, conversationId, at, { add: "sentSeq :one", values: { ":one": 1 } });
-    const seq = res.sentSeq;
-    if (typeof seq !== "number") throw new AppError("internal", "send count missing after the bump");
-    // A row from before the counters has no answeredSeq: not caught up until the runtime records one.
-    return { seq, caughtUp: typeof res.answeredSeq === "number" && res.answeredSeq === seq - 1 };
-  }
-
-  async recordAnswer(userId: string, conversationId: string, at: string, seq?: number): Promise<void> {
-    if (seq !== undefined && !(Number.isSafeInteger(seq) && seq > 0)) {
-      throw new AppError("bad_request", "invalid answered send number");
-    }
-    await this.bump(
-      userId,
-      conversationId,
-      at,
-      seq === undefined ? {} : { set: "answeredSeq = :seq", values: { ":seq": seq } },
-    );
-  }
-
-  /** Moves the conversation up, plus one more SET or ADD; not_found as in updateConversation. */
-  private async bump(
-    userId: string,
-    conversationId: string,
-    at: string,
-    extra: { set?: string; add?: string; values?: Record<string, unknown> },
-  ): Promise<Record<string, unknown>> {
-    const updatedAt = conversationSchema.shape.updatedAt.safeParse(at);
-    if (!updatedAt.success) throw invalid("conversation time", updatedAt.error);
-    const change = movedUp(conversationId, updatedAt.data);
-    if (extra.set) change.sets.push(extra.set);
-    if (extra.add) change.add = extra.add;
-    Object.assign(change.values, extra.values);
-    return this.updateRow(userId, conversationId, change);
-  }
-
   /**
    * The one conditional update of a conversation row: not_found for a row that does not
    * exist (or is someone else's: keys are per user) or whose delete has begun.
@@ -236,7 +191,7 @@ export class DynamoChatStore implements ChatStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: keys.user(userId), sk: keys.conversationSk(conversationId) },
-          UpdateExpression: `SET ${change.sets.join(", ")}${change.add ? ` ADD ${change.add}` : ""}`,
+          UpdateExpression: `SET ${change.sets.join(", ")}`,
           // A conversation whose delete has begun is as good as gone.
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(deleting)",
           ExpressionAttributeNames: change.names,

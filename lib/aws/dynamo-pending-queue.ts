@@ -10,7 +10,7 @@ import { AppError } from "../errors";
 import type { PendingQueue } from "../ports";
 import { type DynamoStoreOptions, isConditionFailed, isExpired, keys, stripStorage } from "./dynamo-keys";
 
-/** Items older than this are dropped: a message nobody answered in two days is stale. */
+/** Items older than this are dropped: a message nobody answered in two days is too old to answer. */
 export const DEFAULT_PENDING_TTL_SECONDS = 2 * 24 * 3600;
 
 export interface DynamoPendingQueueOptions extends DynamoStoreOptions {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { idSchema } from "./ids";
-import { messageSchema, pendingItemSchema, toolActivitySchema } from "./models";
+import { messageSchema, toolActivitySchema } from "./models";
 
 /**
  * Every message on an AppSync Events channel is one of these, defined once and parsed
@@ -68,35 +68,9 @@ export const chatEventSchema = z.discriminatedUnion("type", [
 ]);
 export type ChatEvent = z.infer<typeof chatEventSchema>;
 
-/** The queue item a wake-up announces. */
-export const wakeItemSchema = z.object({
-  id: idSchema,
-  conversationId: idSchema,
-  messageId: idSchema,
-  /** The send's number in its conversation (ChatStore.recordSend), when this send counted one. */
-  seq: z.number().int().positive().optional(),
-  /**
-   * Only when the sender vouches that the item was created by this send, its conversation
-   * exists and no older message of the conversation waits (the send was caught up): what
-   * the run needs, so the runtime can start on it at once and confirm with its claim
-   * before it publishes anything. The agent channel is the runtime's alone (IAM).
-   */
-  run: pendingItemSchema
-    .pick({ text: true, source: true, telegramChatId: true, enqueuedAt: true })
-    .optional(),
-});
-export type WakeItem = z.infer<typeof wakeItemSchema>;
-
 export const agentEventSchema = z.discriminatedUnion("type", [
-  /**
-   * New work is in the pending queue. `item` names the item just enqueued, so a warm
-   * runtime can claim it without listing the queue first (the claim returns the item).
-   */
-  z.object({
-    type: z.literal("wake"),
-    ...base,
-    item: wakeItemSchema.optional(),
-  }),
+  /** New work is in the pending queue: the runtime lists it and claims each conversation's head. */
+  z.object({ type: z.literal("wake"), ...base }),
   /** Stop the current run of a conversation. */
   z.object({ type: z.literal("abort"), ...base, conversationId: idSchema }),
   /** Settings (provider, model, key, idle timeout) changed: rewrite OpenClaw's config. */

@@ -4,16 +4,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { JwtTokenVerifier } from "../aws/jwt-token-verifier";
+import type { Container } from "../container";
 import { LIMITS } from "../contracts";
 import { AppError } from "../errors";
 import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../local/cognito";
-import { createRoute, json } from "./route";
+import { route as appRoute, json } from "./route";
 
 let dir: string;
 let cognito: LocalCognito;
 let token: string;
 let sub: string;
-let route: ReturnType<typeof createRoute>;
+/** The wrapper only reads the verifier of its container. */
+let container: Container;
+/** `route` bound to this test's container (what `.with` is for). */
+const route = ((spec, handler) => appRoute(spec, handler).with(container)) as typeof appRoute;
 
 async function passwordSignIn(email: string, password: string, clientId: string): Promise<string> {
   const res = await fetch(cognito.endpoint, {
@@ -43,7 +47,7 @@ beforeAll(async () => {
     clientId: setup.clientId,
     allowInsecureJwks: true,
   });
-  route = createRoute({ verifier: () => verifier });
+  container = { verifier } as unknown as Container;
   token = await passwordSignIn(setup.firstUser.email, setup.firstUser.password, setup.clientId);
   sub = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()).sub;
 });

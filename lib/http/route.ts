@@ -1,13 +1,15 @@
 import type { z } from "zod";
-import { getContainer } from "../container";
+import { type Container, getContainer } from "../container";
 import { LIMITS } from "../contracts";
-import { AppError, isAppError } from "../errors";
-import type { TokenVerifier, VerifiedUser } from "../ports";
+import { AppError, formatIssues, isAppError } from "../errors";
+import type { VerifiedUser } from "../ports";
 
 /**
  * The one wrapper every route handler uses:
  * parse (JSON body with a size limit, content type, zod `safeParse` of body, query and
  * path params) → authenticate (Bearer access token) → call → map errors in one place.
+ * The handler receives the container (the ports its services need): the app's own, or
+ * the one a test binds with `handler.with(container)`.
  *
  * Every failure is JSON `{ error: { code, message, details? } }` with the status of the
  * AppError code (lib/errors.ts). Unknown errors become a 500 with a generic message and a
@@ -19,15 +21,16 @@ import type { TokenVerifier, VerifiedUser } from "../ports";
  * import { z } from "zod";
  * import { json, route } from "@/lib/http/route";
  * import { idSchema } from "@/lib/contracts";
- * import { getContainer } from "@/lib/container";
  *
  * export const PATCH = route(
  *   { params: z.object({ id: idSchema }), body: z.object({ title: z.string().min(1).max(120) }) },
- *   async ({ user, params, body }) => {
- *     const conversation = await getContainer().chatStore.updateConversation(user.sub, params.id, body);
+ *   async ({ user, params, body, container }) => {
+ *     const conversation = await container.chatStore.updateConversation(user.sub, params.id, body);
  *     return json({ conversation });          // 200; or json(data, 202); or return any Response
  *   },
  * );
+ *
+ * // In a test: await PATCH.with(testContainer)(request, { params: { id } })
  *
  * // Public routes opt out of authentication:
  * export const GET = route({ auth: false }, async () => ({ ok: true })); // plain values become 200 JSON
@@ -59,6 +62,8 @@ export interface RouteInput<B, Q, P, A extends boolean> {
   user: A extends false ? undefined : VerifiedUser;
   /** Also sent as the `x-request-id` response header on errors. */
   requestId: string;
+  /** The ports the handler's services take. */
+  container: Container;
 }
 
 /** What Next.js passes as the second argument of a route handler. */
@@ -67,6 +72,9 @@ export interface NextRouteContext {
 }
 
 export type RouteHandler = (request: Request, context?: NextRouteContext) => Promise<Response>;
+
+/** A route handler, and the same handler bound to another container (for tests). */
+export type Route = RouteHandler & { with(container: Container): RouteHandler };
 
 /** A JSON response that is never cached. */
 export function json(data: unknown, status = 200, headers?: HeadersInit): Response {
@@ -79,8 +87,8 @@ const GENERIC_MESSAGES: Record<string, string> = {
   internal: "Something went wrong on our side. Try again, and report the request id if it persists.",
 };
 
-/** Maps any thrown value to the one error shape. Exported for code that handles requests without `route`. */
-export function errorResponse(err: unknown, requestId: string): Response {
+/** Maps any thrown value to the one error shape. */
+function errorResponse(err: unknown, requestId: string): Response {
   const appError = isAppError(err) ? err : undefined;
   if (!appError || appError.code === "internal") {
     // Log the error itself (name, message, stack, cause chain), never the request.
@@ -100,19 +108,16 @@ export function errorResponse(err: unknown, requestId: string): Response {
   return json(body, status, headers);
 }
 
-function formatIssues(what: string, error: z.ZodError): AppError {
-  const issues = error.issues.map((i) => ({
+function parseWith<S extends Schema>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({
     path: i.path.map(String).join(".") || "(root)",
     message: i.message,
   }));
-  const list = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
-  return new AppError("bad_request", `Invalid ${what}: ${list}`, { details: { issues } });
-}
-
-function parseWith<S extends Schema>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw formatIssues(what, result.error);
-  return result.data;
+  throw new AppError("bad_request", `Invalid ${what}: ${formatIssues(result.error)}`, {
+    details: { issues },
+  });
 }
 
 function isJsonContentType(value: string | null): boolean {
@@ -174,7 +179,7 @@ async function parseJsonBody(request: Request, limit: number): Promise<unknown> 
 }
 
 /** Extracts the Bearer token, or throws 401. */
-export function bearerToken(request: Request): string {
+function bearerToken(request: Request): string {
   const header = request.headers.get("authorization");
   if (!header) throw new AppError("unauthenticated", "Sign in first: the Authorization header is missing");
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -182,26 +187,19 @@ export function bearerToken(request: Request): string {
   return match[1];
 }
 
-export interface RouteDeps {
-  /** Called lazily, once per authenticated request (the container memoizes). */
-  verifier: () => TokenVerifier;
-}
-
-/**
- * Builds a `route` function bound to a verifier. The app uses `route` (bound to the
- * container); tests bind their own verifier against a real cognito-local.
- */
-export function createRoute(deps: RouteDeps) {
-  return function route<
-    B extends Schema | undefined = undefined,
-    Q extends Schema | undefined = undefined,
-    P extends Schema | undefined = undefined,
-    A extends boolean = true,
-  >(
-    spec: RouteSpec<B, Q, P, A>,
-    handler: (input: RouteInput<B, Q, P, A>) => Promise<unknown> | unknown,
-  ): RouteHandler {
-    return async (request, context) => {
+/** Wraps a handler: see the example at the top of this file. */
+export function route<
+  B extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  P extends Schema | undefined = undefined,
+  A extends boolean = true,
+>(
+  spec: RouteSpec<B, Q, P, A>,
+  handler: (input: RouteInput<B, Q, P, A>) => Promise<unknown> | unknown,
+): Route {
+  const bind =
+    (container: () => Container): RouteHandler =>
+    async (request, context) => {
       const requestId = crypto.randomUUID();
       try {
         const body = (
@@ -221,9 +219,9 @@ export function createRoute(deps: RouteDeps) {
         const params = (
           spec.params ? parseWith(spec.params, (await context?.params) ?? {}, "path") : undefined
         ) as Infer<P>;
-        const user = (spec.auth === false ? undefined : await deps.verifier().verify(bearerToken(request))) as
-          | VerifiedUser
-          | undefined;
+        const user = (
+          spec.auth === false ? undefined : await container().verifier.verify(bearerToken(request))
+        ) as VerifiedUser | undefined;
         const result = await handler({
           request,
           body,
@@ -231,6 +229,10 @@ export function createRoute(deps: RouteDeps) {
           params,
           user: user as RouteInput<B, Q, P, A>["user"],
           requestId,
+          // Read on use: a public route such as /api/health works without a valid configuration.
+          get container() {
+            return container();
+          },
         });
         if (result instanceof Response) return result;
         if (result === undefined) return new Response(null, { status: 204 });
@@ -239,8 +241,5 @@ export function createRoute(deps: RouteDeps) {
         return errorResponse(err, requestId);
       }
     };
-  };
+  return Object.assign(bind(getContainer), { with: (container: Container) => bind(() => container) });
 }
-
-/** `route` bound to the app's container (see createRoute for the spec). */
-export const route = createRoute({ verifier: () => getContainer().verifier });

@@ -42,21 +42,6 @@ export interface ChatStore {
     patch: Partial<Pick<Conversation, "title" | "updatedAt">>,
   ): Promise<Conversation>;
   /**
-   * A send's bump: moves the conversation up (like updateConversation's updatedAt) and
-   * counts the send. `seq` is the send's number in its conversation (the first message,
-   * which creates the conversation, is 1). `caughtUp` says the runtime has recorded an
-   * answer to send `seq - 1` (recordAnswer) and nothing was sent in between, so no older
-   * message of the conversation waits: the runtime may start on this one before its claim
-   * comes back. Throws AppError("not_found") like updateConversation.
-   */
-  recordSend(userId: string, conversationId: string, at: string): Promise<{ seq: number; caughtUp: boolean }>;
-  /**
-   * The runtime's bump after storing a reply: moves the conversation up and, with `seq`,
-   * records that send `seq` and everything sent before it are answered. Throws
-   * AppError("not_found") like updateConversation.
-   */
-  recordAnswer(userId: string, conversationId: string, at: string, seq?: number): Promise<void>;
-  /**
    * Deletes the conversation and all its messages. Idempotent. From its start, updates of the
    * conversation fail with not_found; a message stored before then is deleted with the rest.
    */

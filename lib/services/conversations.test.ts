@@ -2,6 +2,12 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentChannel, newId } from "../contracts";
 import {
+  RecordingLauncher,
+  RecordingPublisher,
+  type ServiceHarness,
+  startServiceHarness,
+} from "../testing/services";
+import {
   deleteConversation,
   getConversation,
   listConversations,
@@ -11,7 +17,6 @@ import {
   titleFromText,
 } from "./conversations";
 import { sendMessage } from "./send-message";
-import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
 
 let h: ServiceHarness;
 beforeAll(async () => {
@@ -23,7 +28,7 @@ afterAll(async () => {
 
 function setup() {
   const publisher = new RecordingPublisher();
-  const ports = { ...h.ports, publisher, ensureRuntime: async () => undefined };
+  const ports = { ...h.ports, publisher, launcher: new RecordingLauncher() };
   return { ports, publisher, userId: randomUUID() };
 }
 
@@ -103,7 +108,7 @@ describe("conversations", () => {
     });
     expect((await ports.chatStore.listMessages(userId, gone.conversationId)).items).toEqual([]);
     expect((await ports.queue.list(userId)).map((i) => i.conversationId)).toEqual([keep.conversationId]);
-    expect(publisher.on(agentChannel(userId))).toMatchObject([
+    expect(publisher.on(agentChannel(userId)).filter((e) => e.type !== "wake")).toMatchObject([
       { type: "abort", conversationId: gone.conversationId },
     ]);
     expect((await listConversations(ports, userId)).items.map((c) => c.id)).toEqual([keep.conversationId]);

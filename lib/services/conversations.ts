@@ -1,8 +1,8 @@
 import { z } from "zod";
+import type { Adapters } from "../adapters";
 import { agentChannel, type Conversation, idSchema, LIMITS, type Message, nowIso } from "../contracts";
 import { AppError } from "../errors";
 import type { Page } from "../ports";
-import type { ServicePorts } from "./deps";
 
 /*
  * Conversation use cases for the web API: list, get, rename, delete, page messages.
@@ -57,7 +57,7 @@ function notFound(): AppError {
 }
 
 export async function listConversations(
-  ports: Pick<ServicePorts, "chatStore">,
+  ports: Pick<Adapters, "chatStore">,
   userId: string,
   query: z.infer<typeof pageQuerySchema> = {},
 ): Promise<Page<Conversation>> {
@@ -66,7 +66,7 @@ export async function listConversations(
 
 /** The conversation, or AppError("not_found") when it is missing or not the user's. */
 export async function getConversation(
-  ports: Pick<ServicePorts, "chatStore">,
+  ports: Pick<Adapters, "chatStore">,
   userId: string,
   conversationId: string,
 ): Promise<Conversation> {
@@ -76,7 +76,7 @@ export async function getConversation(
 }
 
 export async function renameConversation(
-  ports: Pick<ServicePorts, "chatStore">,
+  ports: Pick<Adapters, "chatStore">,
   userId: string,
   conversationId: string,
   title: string,
@@ -91,7 +91,7 @@ export async function renameConversation(
  * run in progress is aborted, so the runtime never answers into a deleted conversation.
  */
 export async function deleteConversation(
-  ports: Pick<ServicePorts, "chatStore" | "queue" | "publisher">,
+  ports: Pick<Adapters, "chatStore" | "queue" | "publisher">,
   userId: string,
   conversationId: string,
 ): Promise<void> {
@@ -110,7 +110,7 @@ export async function deleteConversation(
 
 /** Oldest first; with `after`, only what came after that message (catch-up after a reconnect). */
 export async function listMessages(
-  ports: Pick<ServicePorts, "chatStore">,
+  ports: Pick<Adapters, "chatStore">,
   userId: string,
   conversationId: string,
   query: MessagesQuery = {},

@@ -1,35 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentChannel, newId, statusChannel } from "../contracts";
-import type { LaunchResult, RuntimeLauncher } from "../ports";
+import type { RuntimeLauncher } from "../ports";
+import {
+  RecordingLauncher,
+  RecordingPublisher,
+  type ServiceHarness,
+  startServiceHarness,
+} from "../testing/services";
 import { ensureRuntime } from "./ensure-runtime";
-import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
 
-/** A launcher that records what it was asked (the real ones are tested on their own). */
-class CountingLauncher implements RuntimeLauncher {
-  launches: string[] = [];
-  stopped: string[] = [];
-  alive = new Set<string>();
-  aliveChecks: string[] = [];
-  /** Runs inside isAlive, before it answers (to look at what was published meanwhile). */
+/** Runs `onAliveCheck` inside isAlive, before it answers (to look at what was published meanwhile). */
+class CountingLauncher extends RecordingLauncher {
   onAliveCheck = (): void => undefined;
-  delayMs = 0;
-  fail = false;
-  async launch(userId: string): Promise<LaunchResult> {
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    if (this.fail) throw new Error("RunTask failed");
-    const taskRef = `local:${this.launches.length + 1000}`;
-    this.launches.push(userId);
-    this.alive.add(taskRef);
-    return { taskRef };
-  }
-  async isAlive(taskRef: string): Promise<boolean> {
-    this.aliveChecks.push(taskRef);
+  override async isAlive(taskRef: string): Promise<boolean> {
     this.onAliveCheck();
-    return this.alive.has(taskRef);
-  }
-  async stop(taskRef: string): Promise<void> {
-    this.stopped.push(taskRef);
-    this.alive.delete(taskRef);
+    return super.isAlive(taskRef);
   }
 }
 
@@ -42,21 +27,15 @@ afterAll(async () => {
 });
 
 function deps(launcher: RuntimeLauncher, publisher = new RecordingPublisher()) {
-  return {
-    taskStates: h.ports.taskStates,
-    settingsStore: h.ports.settingsStore,
-    launcher,
-    publisher,
-    warn: () => undefined,
-    timing: {
-      runningStaleMs: 5_000,
-      trustHeartbeatMs: 2_000,
-      startingStaleMs: 5_000,
-      stoppingWaitMs: 1_000,
-      pollMs: 50,
-    },
-  };
+  return { taskStates: h.ports.taskStates, settingsStore: h.ports.settingsStore, launcher, publisher };
 }
+
+/** Shortened lease thresholds, so a "stale" row is seconds old. */
+const opts = {
+  warn: () => undefined,
+  lease: { runningStaleMs: 5_000, startingStaleMs: 5_000, stoppingWaitMs: 1_000 },
+  pollMs: 50,
+};
 
 const user = () => `u-${newId()}`;
 
@@ -67,7 +46,7 @@ describe("ensureRuntime", () => {
     launcher.delayMs = 50;
     const publisher = new RecordingPublisher();
     const d = deps(launcher, publisher);
-    const [a, b] = await Promise.all([ensureRuntime(d, userId), ensureRuntime(d, userId)]);
+    const [a, b] = await Promise.all([ensureRuntime(d, userId, opts), ensureRuntime(d, userId, opts)]);
     expect(launcher.launches).toEqual([userId]);
     expect([a.status, b.status]).toEqual(["Starting", "Starting"]);
     const row = await h.ports.taskStates.get(userId);
@@ -82,14 +61,12 @@ describe("ensureRuntime", () => {
   it("only wakes a healthy running runtime", async () => {
     const userId = user();
     const launcher = new CountingLauncher();
-    await ensureRuntime(deps(launcher), userId);
+    await ensureRuntime(deps(launcher), userId, opts);
     const publisher = new RecordingPublisher();
-    const item = { id: newId(), conversationId: newId(), messageId: newId() };
-    await ensureRuntime(deps(launcher, publisher), userId, { item });
+    await ensureRuntime(deps(launcher, publisher), userId, opts);
     expect(launcher.launches).toHaveLength(1);
     expect(publisher.on(statusChannel(userId))).toHaveLength(0);
-    // The wake-up names the item that prompted it.
-    expect(publisher.on(agentChannel(userId))).toEqual([expect.objectContaining({ type: "wake", item })]);
+    expect(publisher.on(agentChannel(userId))).toEqual([{ type: "wake", at: expect.any(String) }]);
   });
 
   /** Sets the user's row to Running, beating `beatAgoMs` ago, with task `local:999`. */
@@ -106,39 +83,26 @@ describe("ensureRuntime", () => {
     if (!written) throw new Error("setup failed");
   }
 
-  it("trusts a Running row with a fresh heartbeat without asking the launcher", async () => {
-    const userId = user();
-    await runningRow(userId, 0);
-    const launcher = new CountingLauncher(); // would say local:999 is gone, if asked
-    const publisher = new RecordingPublisher();
-    const state = await ensureRuntime(deps(launcher, publisher), userId);
-    expect(state).toMatchObject({ status: "Running", taskRef: "local:999" });
-    expect(launcher.aliveChecks).toEqual([]);
-    expect(launcher.launches).toEqual([]);
-    expect(publisher.on(agentChannel(userId)).map((e) => e.type)).toEqual(["wake"]);
-  });
-
-  it("by default asks the launcher even when the heartbeat is fresh, so a crashed runtime is replaced at once", async () => {
+  it("asks the launcher about a Running row with a fresh heartbeat, so a crashed runtime is replaced at once", async () => {
     const userId = user();
     await runningRow(userId, 0);
     const launcher = new CountingLauncher(); // says local:999 is gone
-    const d = deps(launcher);
-    const { trustHeartbeatMs: _ignored, ...defaults } = d.timing;
-    const state = await ensureRuntime({ ...d, timing: defaults }, userId);
-    expect(launcher.aliveChecks).toEqual(["local:999"]);
-    expect(launcher.launches).toEqual([userId]);
-    expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
-  });
-
-  it("asks the launcher once the heartbeat is no longer fresh, and recovers a task that is gone", async () => {
-    const userId = user();
-    await runningRow(userId, 3_000); // older than trustHeartbeatMs, younger than runningStaleMs
-    const launcher = new CountingLauncher();
-    const state = await ensureRuntime(deps(launcher), userId);
+    const state = await ensureRuntime(deps(launcher), userId, opts);
     expect(launcher.aliveChecks).toEqual(["local:999"]);
     expect(launcher.launches).toEqual([userId]);
     expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
     expect(launcher.stopped).toEqual(["local:999"]);
+  });
+
+  it("only wakes a Running row whose task the launcher says is alive", async () => {
+    const userId = user();
+    await runningRow(userId, 3_000);
+    const launcher = new CountingLauncher();
+    launcher.alive.add("local:999");
+    const state = await ensureRuntime(deps(launcher), userId, opts);
+    expect(launcher.aliveChecks).toEqual(["local:999"]);
+    expect(launcher.launches).toEqual([]);
+    expect(state).toMatchObject({ status: "Running", taskRef: "local:999" });
   });
 
   it("wakes the runtime without waiting for the checks of its row", async () => {
@@ -151,7 +115,7 @@ describe("ensureRuntime", () => {
     launcher.onAliveCheck = () => {
       wakesDuringCheck = publisher.on(agentChannel(userId)).length;
     };
-    await ensureRuntime(deps(launcher, publisher), userId);
+    await ensureRuntime(deps(launcher, publisher), userId, opts);
     expect(wakesDuringCheck).toBe(1);
     expect(launcher.launches).toEqual([]);
     expect(publisher.on(agentChannel(userId))).toHaveLength(1);
@@ -160,9 +124,9 @@ describe("ensureRuntime", () => {
   it("recovers a row whose task is gone", async () => {
     const userId = user();
     const launcher = new CountingLauncher();
-    await ensureRuntime(deps(launcher), userId);
+    await ensureRuntime(deps(launcher), userId, opts);
     launcher.alive.clear(); // the task crashed
-    const state = await ensureRuntime(deps(launcher), userId);
+    const state = await ensureRuntime(deps(launcher), userId, opts);
     expect(launcher.launches).toHaveLength(2);
     expect(state.taskRef).toBe("local:1001");
     expect(launcher.stopped).toEqual(["local:1000"]);
@@ -181,7 +145,7 @@ describe("ensureRuntime", () => {
     });
     const launcher = new CountingLauncher();
     launcher.alive.add("local:999"); // the process exists but has stopped beating
-    const state = await ensureRuntime(deps(launcher), userId);
+    const state = await ensureRuntime(deps(launcher), userId, opts);
     expect(launcher.launches).toHaveLength(1);
     expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
   });
@@ -205,7 +169,7 @@ describe("ensureRuntime", () => {
       });
     }, 200);
     const launcher = new CountingLauncher();
-    const state = await ensureRuntime(deps(launcher), userId);
+    const state = await ensureRuntime(deps(launcher), userId, opts);
     expect(launcher.launches).toHaveLength(1);
     expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
   });
@@ -215,7 +179,7 @@ describe("ensureRuntime", () => {
     const launcher = new CountingLauncher();
     launcher.fail = true;
     const publisher = new RecordingPublisher();
-    await expect(ensureRuntime(deps(launcher, publisher), userId)).rejects.toMatchObject({
+    await expect(ensureRuntime(deps(launcher, publisher), userId, opts)).rejects.toMatchObject({
       code: "unavailable",
     });
     expect((await h.ports.taskStates.get(userId)).status).toBe("Idle");
@@ -241,7 +205,7 @@ describe("ensureRuntime", () => {
       launcher.alive.add("local:4242");
       return { taskRef: "local:4242" };
     };
-    const state = await ensureRuntime(deps(launcher), userId);
+    const state = await ensureRuntime(deps(launcher), userId, opts);
     expect(state).toMatchObject({ status: "Starting", taskRef: "local:4242", stage: "restoring" });
   });
 });

@@ -1,138 +1,87 @@
-import { agentChannel, nowIso, statusChannel, type TaskState, type WakeItem } from "../contracts";
-import { AppError } from "../errors";
-import type { EventPublisher, RuntimeLauncher, SettingsStore, TaskStateStore } from "../ports";
+import type { Adapters } from "../adapters";
+import {
+  agentChannel,
+  decideEnsure,
+  LEASE,
+  type LeaseTimings,
+  nowIso,
+  statusChannel,
+  type TaskState,
+} from "../contracts";
+import { AppError, errorMessage } from "../errors";
+import type { EventPublisher } from "../ports";
 
-export interface EnsureRuntimeDeps {
-  taskStates: TaskStateStore;
-  launcher: RuntimeLauncher;
-  publisher: EventPublisher;
-  settingsStore: SettingsStore;
-  /** Where failures that do not affect the caller go (a wake publish that failed ...). */
-  warn?: (msg: string) => void;
-  /** Staleness and waiting limits; tests shorten them. */
-  timing?: Partial<EnsureRuntimeTiming>;
-}
-
-export interface EnsureRuntimeTiming {
-  /** A Running or Stopping row whose heartbeat is older than this belongs to a dead runtime. */
-  runningStaleMs: number;
-  /**
-   * A Running row that beat more recently than this is trusted without asking the launcher
-   * (in ECS a DescribeTasks call). Off by default (0): the check does not delay the wake-up,
-   * which goes out before it, and trusting a fresh heartbeat would leave a message sent
-   * right after a crash waiting until something else starts a runtime.
-   */
-  trustHeartbeatMs: number;
-  /** Same for Starting: covers Fargate provisioning and the image pull before the first heartbeat. */
-  startingStaleMs: number;
-  /** How long to wait for a runtime that is Stopping (it uploads state the next one restores). */
-  stoppingWaitMs: number;
-  pollMs: number;
-  /**
-   * How long the row check waits for the first wake-up's publish to finish. The check's
-   * requests and the wake-up go to services that, locally, share one process; a warm
-   * runtime waits for the wake-up, while the check matters only for a cold one.
-   */
-  wakeHeadStartMs: number;
-}
+export type EnsureRuntimePorts = Pick<Adapters, "taskStates" | "launcher" | "publisher" | "settingsStore">;
 
 export interface EnsureRuntimeOptions {
-  /**
-   * The queue item that prompted this call (already enqueued). The wake-up names it so a
-   * warm runtime claims it without listing the queue first, or starts on it at once when
-   * it carries `run` (see wakeItemSchema).
-   */
-  item?: WakeItem;
+  /** Where failures that do not affect the caller go (a wake publish that failed ...). */
+  warn?: (msg: string) => void;
+  /** The lease's thresholds (tests shorten them). */
+  lease?: Partial<LeaseTimings>;
+  /** How often to read the row again while a runtime is stopping. */
+  pollMs?: number;
 }
-
-const DEFAULT_TIMING: EnsureRuntimeTiming = {
-  runningStaleMs: 90_000,
-  trustHeartbeatMs: 0,
-  startingStaleMs: 5 * 60_000,
-  stoppingWaitMs: 20_000,
-  pollMs: 500,
-  wakeHeadStartMs: 10,
-};
 
 /**
  * Makes sure the user's runtime is running or starting, and wakes it. At most one runtime
  * per user: starting one is a compareAndSet of the task-state row from what was read to
- * Starting, so of two concurrent callers exactly one launches. A row that says Starting
- * or Running but whose task is gone (the launcher says so) or whose heartbeat is stale is
- * recovered the same way. Publishes a `waking` status when it starts a runtime, and a
- * `wake` on `/agent/<sub>` in every case. Returns the row as it stands afterwards.
+ * Starting, so of two concurrent callers exactly one launches. What the row means (dead,
+ * stopping, on its way) is the task lease's rule (lib/contracts/task-lease.ts). Publishes a
+ * `waking` status when it starts a runtime, and a `wake` on `/agent/<sub>` in every case.
+ * Returns the row as it stands afterwards.
  *
- * The first wake goes out at once, alongside the row read: a warm runtime (the common
- * case, and the one where latency shows) starts on the message without waiting for the
- * checks. A wake that reaches no runtime is harmless; one that has to start is woken again
- * after the launch.
+ * The wake-up goes out first: a warm runtime (the common case) drains its queue while the
+ * row is checked. A wake that reaches no runtime is harmless; a launched one is woken again.
  */
 export async function ensureRuntime(
-  deps: EnsureRuntimeDeps,
+  ports: EnsureRuntimePorts,
   userId: string,
   opts: EnsureRuntimeOptions = {},
 ): Promise<TaskState> {
-  const timing = { ...DEFAULT_TIMING, ...deps.timing };
-  const warn = deps.warn ?? ((msg: string) => console.warn(`[ensureRuntime] ${msg}`));
-  const waitUntil = Date.now() + timing.stoppingWaitMs;
-  const firstWake = wake(deps, userId, warn, opts.item);
-  await Promise.race([firstWake, sleep(timing.wakeHeadStartMs)]);
-
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const row = await deps.taskStates.get(userId);
-    let decision: "launch" | "healthy" | "wait";
-    if (row.status === "Idle") decision = "launch";
-    else if (row.status === "Stopping")
-      decision = isStale(row, timing.runningStaleMs) ? "launch" : Date.now() < waitUntil ? "wait" : "healthy";
-    else decision = (await isHealthy(deps, row, timing, warn)) ? "healthy" : "launch";
-
-    if (decision === "wait") {
-      await sleep(timing.pollMs);
-      continue;
+  const lease = { ...LEASE, ...opts.lease };
+  const warn = opts.warn ?? ((msg: string) => console.warn(`[ensureRuntime] ${msg}`));
+  const waitUntil = Date.now() + lease.stoppingWaitMs;
+  const firstWake = wake(ports.publisher, userId, warn);
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const row = await ports.taskStates.get(userId);
+      const decision = decideEnsure(row, Date.now(), waitUntil, lease);
+      if (decision === "wait") {
+        await sleep(opts.pollMs ?? 500);
+        continue;
+      }
+      if (decision === "reuse") return row;
+      if (decision === "verify" && row.taskRef && (await isAlive(ports, row.taskRef, warn))) return row;
+      const started = await launch(ports, row, warn);
+      if (!started) continue; // another caller changed the row first: look again
+      await wake(ports.publisher, userId, warn);
+      return started;
     }
-    if (decision === "healthy") {
-      await firstWake;
-      return row;
-    }
-    const started = await launch(deps, row, warn);
-    if (!started) continue; // another caller changed the row first: look again
-    await Promise.all([firstWake, wake(deps, userId, warn, opts.item)]);
-    return started;
+    throw new AppError("unavailable", "The agent's state kept changing; try again in a moment.");
+  } finally {
+    await firstWake;
   }
-  await firstWake;
-  throw new AppError("unavailable", "The agent's state kept changing; try again in a moment.");
 }
 
-async function isHealthy(
-  deps: EnsureRuntimeDeps,
-  row: TaskState,
-  timing: EnsureRuntimeTiming,
-  warn: (msg: string) => void,
-): Promise<boolean> {
-  const staleAfter = row.status === "Starting" ? timing.startingStaleMs : timing.runningStaleMs;
-  if (isStale(row, staleAfter)) return false;
-  if (!row.taskRef) return true; // the launcher that set Starting has not recorded the task yet
-  // Only the runtime itself sets Running and beats; Starting's heartbeat was set by the launcher.
-  if (row.status === "Running" && timing.trustHeartbeatMs > 0 && !isStale(row, timing.trustHeartbeatMs))
-    return true;
+async function isAlive(ports: EnsureRuntimePorts, taskRef: string, warn: (msg: string) => void) {
   try {
-    return await deps.launcher.isAlive(row.taskRef);
+    return await ports.launcher.isAlive(taskRef);
   } catch (err) {
     // A throttled or failing status call must not start a second runtime.
-    warn(`could not check the runtime task: ${err instanceof Error ? err.message : String(err)}`);
+    warn(`could not check the runtime task: ${errorMessage(err)}`);
     return true;
   }
 }
 
 /** Takes the row to Starting (from exactly what was read), launches, records the task. */
 async function launch(
-  deps: EnsureRuntimeDeps,
+  ports: EnsureRuntimePorts,
   row: TaskState,
   warn: (msg: string) => void,
 ): Promise<TaskState | undefined> {
-  const settings = await deps.settingsStore.getSettings(row.userId);
+  const settings = await ports.settingsStore.getSettings(row.userId);
   const now = nowIso();
-  const starting = await deps.taskStates.compareAndSet(
+  const starting = await ports.taskStates.compareAndSet(
     row.userId,
     row.version,
     {
@@ -148,15 +97,13 @@ async function launch(
   if (!starting) return undefined;
 
   if (row.status !== "Idle" && row.taskRef) {
-    // Recovering a stale row: make sure the old task is really gone.
-    await deps.launcher
+    // Recovering a dead runtime's row: make sure its task is really gone.
+    await ports.launcher
       .stop(row.taskRef, "replaced: heartbeat stale or task gone")
-      .catch((err) =>
-        warn(`could not stop the stale runtime: ${err instanceof Error ? err.message : String(err)}`),
-      );
+      .catch((err) => warn(`could not stop the replaced runtime: ${errorMessage(err)}`));
   }
   await publishSafe(
-    deps.publisher,
+    ports.publisher,
     statusChannel(row.userId),
     [{ type: "status", at: nowIso(), state: "waking", stage: "launching", since: now }],
     warn,
@@ -164,11 +111,11 @@ async function launch(
 
   let taskRef: string;
   try {
-    ({ taskRef } = await deps.launcher.launch(row.userId));
+    ({ taskRef } = await ports.launcher.launch(row.userId));
   } catch (err) {
-    await giveBack(deps, starting, warn);
+    await giveBack(ports, starting, warn);
     await publishSafe(
-      deps.publisher,
+      ports.publisher,
       statusChannel(row.userId),
       [{ type: "status", at: nowIso(), state: "asleep" }],
       warn,
@@ -177,7 +124,7 @@ async function launch(
       cause: err,
     });
   }
-  return (await recordTaskRef(deps, starting, taskRef)) ?? starting;
+  return (await recordTaskRef(ports, starting, taskRef)) ?? starting;
 }
 
 /**
@@ -186,7 +133,7 @@ async function launch(
  * that belongs to a later start.
  */
 async function recordTaskRef(
-  deps: EnsureRuntimeDeps,
+  ports: EnsureRuntimePorts,
   starting: TaskState,
   taskRef: string,
 ): Promise<TaskState | undefined> {
@@ -195,46 +142,36 @@ async function recordTaskRef(
     if (current.startedAt !== starting.startedAt || current.status === "Idle") return current;
     if (current.taskRef) return current;
     const { userId, version, ...rest } = current;
-    const written = await deps.taskStates.compareAndSet(userId, version, { ...rest, taskRef });
+    const written = await ports.taskStates.compareAndSet(userId, version, { ...rest, taskRef });
     if (written) return written;
-    current = await deps.taskStates.get(starting.userId);
+    current = await ports.taskStates.get(starting.userId);
   }
   return undefined;
 }
 
 /** After a failed launch: back to Idle, unless someone else has moved the row on. */
 async function giveBack(
-  deps: EnsureRuntimeDeps,
+  ports: EnsureRuntimePorts,
   starting: TaskState,
   warn: (msg: string) => void,
 ): Promise<void> {
   let current = starting;
   for (let i = 0; i < 5; i++) {
     if (current.startedAt !== starting.startedAt || current.status !== "Starting") return;
-    const written = await deps.taskStates.compareAndSet(current.userId, current.version, {
+    const written = await ports.taskStates.compareAndSet(current.userId, current.version, {
       status: "Idle",
       idleTimeoutMinutes: current.idleTimeoutMinutes,
       ...(current.lastActivityAt ? { lastActivityAt: current.lastActivityAt } : {}),
     });
     if (written) return;
-    current = await deps.taskStates.get(starting.userId);
+    current = await ports.taskStates.get(starting.userId);
   }
   warn("could not reset the task-state row after a failed launch");
 }
 
-async function wake(
-  deps: EnsureRuntimeDeps,
-  userId: string,
-  warn: (msg: string) => void,
-  item: EnsureRuntimeOptions["item"],
-): Promise<void> {
-  // The message is already durable in the queue; a lost wake only waits for the runtime's poll.
-  await publishSafe(
-    deps.publisher,
-    agentChannel(userId),
-    [{ type: "wake", at: nowIso(), ...(item ? { item } : {}) }],
-    warn,
-  );
+/** The message is already durable in the queue; a lost wake only waits for the runtime's poll. */
+function wake(publisher: EventPublisher, userId: string, warn: (msg: string) => void): Promise<void> {
+  return publishSafe(publisher, agentChannel(userId), [{ type: "wake", at: nowIso() }], warn);
 }
 
 async function publishSafe(
@@ -246,13 +183,8 @@ async function publishSafe(
   try {
     await publisher.publish(channel, events);
   } catch (err) {
-    warn(`publish to ${channel} failed: ${err instanceof Error ? err.message : String(err)}`);
+    warn(`publish to ${channel} failed: ${errorMessage(err)}`);
   }
-}
-
-function isStale(row: TaskState, afterMs: number): boolean {
-  const beat = row.heartbeatAt ?? row.startedAt;
-  return !beat || Date.now() - Date.parse(beat) > afterMs;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,9 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../contracts";
+import {
+  RecordingLauncher,
+  RecordingPublisher,
+  type ServiceHarness,
+  startServiceHarness,
+} from "../testing/services";
 import { getRuntimeStatus, warmRuntime } from "./runtime";
 import { sendMessage } from "./send-message";
-import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
 
 let h: ServiceHarness;
 beforeAll(async () => {
@@ -16,7 +21,7 @@ afterAll(async () => {
 describe("runtime status", () => {
   it("maps the task-state row and the queue to asleep, waking, ready and busy", async () => {
     const userId = randomUUID();
-    const ports = { ...h.ports, publisher: new RecordingPublisher(), ensureRuntime: async () => undefined };
+    const ports = { ...h.ports, publisher: new RecordingPublisher(), launcher: new RecordingLauncher() };
     expect(await getRuntimeStatus(ports, userId)).toMatchObject({ state: "asleep", pending: 0 });
 
     const startedAt = new Date().toISOString();
@@ -56,17 +61,12 @@ describe("runtime status", () => {
     expect(await getRuntimeStatus(ports, userId)).toMatchObject({ state: "asleep" });
   });
 
-  it("warm calls ensureRuntime for the caller only", async () => {
+  it("warm starts the caller's runtime only, and reports it waking", async () => {
     const userId = randomUUID();
-    const woken: string[] = [];
-    const ports = {
-      ...h.ports,
-      ensureRuntime: async (u: string) => {
-        woken.push(u);
-      },
-    };
+    const launcher = new RecordingLauncher();
+    const ports = { ...h.ports, publisher: new RecordingPublisher(), launcher };
     const status = await warmRuntime(ports, userId);
-    expect(woken).toEqual([userId]);
-    expect(status.state).toBe("asleep");
+    expect(launcher.launches).toEqual([userId]);
+    expect(status).toMatchObject({ state: "waking", stage: "launching", pending: 0 });
   });
 });

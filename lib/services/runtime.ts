@@ -1,5 +1,6 @@
-import type { RuntimeState } from "../contracts";
-import type { ServicePorts } from "./deps";
+import type { Adapters } from "../adapters";
+import { type RuntimeState, runtimeStateOf } from "../contracts";
+import { type EnsureRuntimePorts, ensureRuntime } from "./ensure-runtime";
 
 export interface RuntimeStatus {
   state: RuntimeState;
@@ -12,46 +13,32 @@ export interface RuntimeStatus {
   idleTimeoutMinutes: number;
 }
 
-/** A Running row whose heartbeat is older than this belongs to a runtime that died. */
-const STALE_HEARTBEAT_MS = 3 * 60 * 1000;
-
-/** The runtime's state for the UI, from the task-state row and the queue. */
+/** The runtime's state for the UI, from the task-state row (read by the lease's rule) and the queue. */
 export async function getRuntimeStatus(
-  ports: Pick<ServicePorts, "taskStates" | "queue">,
+  ports: Pick<Adapters, "taskStates" | "queue">,
   userId: string,
 ): Promise<RuntimeStatus> {
   const [row, queued] = await Promise.all([ports.taskStates.get(userId), ports.queue.list(userId)]);
   const now = Date.now();
   const running = queued.filter((i) => i.claimedBy && i.leaseUntil && Date.parse(i.leaseUntil) > now);
-  const base = { pending: queued.length, idleTimeoutMinutes: row.idleTimeoutMinutes };
-  switch (row.status) {
-    case "Idle":
-      return { state: "asleep", ...base };
-    case "Starting":
-      return {
-        state: "waking",
-        ...base,
-        ...(row.stage ? { stage: row.stage } : {}),
-        ...(row.startedAt ? { since: row.startedAt } : {}),
-      };
-    case "Stopping":
-      return { state: "stopping", ...base };
-    case "Running": {
-      const beat = row.heartbeatAt ?? row.lastActivityAt ?? row.startedAt;
-      if (beat && now - Date.parse(beat) > STALE_HEARTBEAT_MS) return { state: "asleep", ...base };
-      const since = running[0]?.enqueuedAt;
-      return running.length > 0
-        ? { state: "busy", ...base, ...(since ? { since } : {}) }
-        : { state: "ready", ...base };
-    }
-  }
+  const state = runtimeStateOf(row, now, running.length > 0);
+  const base = { state, pending: queued.length, idleTimeoutMinutes: row.idleTimeoutMinutes };
+  if (state === "waking")
+    return {
+      ...base,
+      ...(row.stage ? { stage: row.stage } : {}),
+      ...(row.startedAt ? { since: row.startedAt } : {}),
+    };
+  const since = running[0]?.enqueuedAt;
+  if (state === "busy" && since) return { ...base, since };
+  return base;
 }
 
 /** Starts the runtime ahead of the first message (the chat page asks when it opens). */
 export async function warmRuntime(
-  ports: Pick<ServicePorts, "taskStates" | "queue" | "ensureRuntime">,
+  ports: EnsureRuntimePorts & Pick<Adapters, "queue">,
   userId: string,
 ): Promise<RuntimeStatus> {
-  await ports.ensureRuntime(userId);
+  await ensureRuntime(ports, userId);
   return getRuntimeStatus(ports, userId);
 }

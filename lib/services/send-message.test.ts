@@ -1,9 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { conversationChannel, LIMITS, newId, type WakeItem } from "../contracts";
+import { agentChannel, conversationChannel, LIMITS, newId } from "../contracts";
 import { AppError } from "../errors";
+import {
+  RecordingLauncher,
+  RecordingPublisher,
+  type ServiceHarness,
+  startServiceHarness,
+} from "../testing/services";
 import { deriveId, sendMessage } from "./send-message";
-import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
 
 let h: ServiceHarness;
 beforeAll(async () => {
@@ -15,22 +20,17 @@ afterAll(async () => {
 
 function setup() {
   const publisher = new RecordingPublisher();
-  const woken: string[] = [];
-  const wakeItems: (WakeItem | undefined)[] = [];
-  const ports = {
-    ...h.ports,
-    publisher,
-    ensureRuntime: async (userId: string, opts?: { item?: WakeItem }) => {
-      woken.push(userId);
-      wakeItems.push(opts?.item);
-    },
-  };
-  return { ports, publisher, woken, wakeItems, userId: randomUUID() };
+  const launcher = new RecordingLauncher();
+  const ports = { ...h.ports, publisher, launcher };
+  const userId = randomUUID();
+  /** The wake-ups published on the user's agent channel. */
+  const wakes = () => publisher.on(agentChannel(userId)).filter((e) => e.type === "wake");
+  return { ports, publisher, launcher, wakes, userId };
 }
 
 describe("sendMessage", () => {
   it("creates a conversation titled from the first message, stores, enqueues, publishes and wakes", async () => {
-    const { ports, publisher, woken, wakeItems, userId } = setup();
+    const { ports, publisher, launcher, wakes, userId } = setup();
     const key = newId();
     const res = await sendMessage(ports, userId, {
       text: "  Plan a trip to Lisbon\nwith three days of museums",
@@ -52,21 +52,11 @@ describe("sendMessage", () => {
     const events = publisher.on(conversationChannel(userId, res.conversationId));
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "message", message: { id: res.messageId } });
-    expect(woken).toEqual([userId]);
-    // The wake-up names the queued item and, as send 1 of a new conversation, carries what
-    // its run needs: a warm runtime starts on it at once.
-    expect(wakeItems).toEqual([
-      {
-        id: queued[0]?.id,
-        conversationId: res.conversationId,
-        messageId: res.messageId,
-        seq: 1,
-        run: {
-          text: "Plan a trip to Lisbon\nwith three days of museums",
-          source: "web",
-          enqueuedAt: queued[0]?.enqueuedAt,
-        },
-      },
+    // The runtime was asleep: it is launched and woken (once at once, once after the launch).
+    expect(launcher.launches).toEqual([userId]);
+    expect(wakes()).toEqual([
+      { type: "wake", at: expect.any(String) },
+      { type: "wake", at: expect.any(String) },
     ]);
     // The message id keeps the key's time prefix, so it sorts by when it was sent.
     expect(res.messageId.slice(0, 10)).toBe(key.slice(0, 10));
@@ -187,7 +177,8 @@ describe("sendMessage", () => {
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe("not_found");
     expect(await intruder.ports.queue.list(intruder.userId)).toEqual([]);
-    expect(intruder.woken).toEqual([]);
+    expect(intruder.wakes()).toEqual([]);
+    expect(intruder.launcher.launches).toEqual([]);
     // The message written alongside the ownership check was removed again.
     const stray = await intruder.ports.chatStore.listMessages(intruder.userId, mine.conversationId);
     expect(stray.items).toEqual([]);
@@ -196,7 +187,7 @@ describe("sendMessage", () => {
   });
 
   it("rejects an empty and an oversized message with clear errors, writing nothing", async () => {
-    const { ports, userId, woken } = setup();
+    const { ports, userId, wakes } = setup();
     const empty = await sendMessage(ports, userId, { text: "  \n ", idempotencyKey: newId() }).catch(
       (e: unknown) => e,
     );
@@ -208,7 +199,7 @@ describe("sendMessage", () => {
     expect(big).toMatchObject({ code: "payload_too_large" });
     expect((big as AppError).message).toContain(String(LIMITS.messageChars));
     expect((await ports.chatStore.listConversations(userId)).items).toEqual([]);
-    expect(woken).toEqual([]);
+    expect(wakes()).toEqual([]);
   });
 
   it("queues a Telegram message with the chat to answer in", async () => {
@@ -243,73 +234,49 @@ describe("sendMessage", () => {
     expect(a).toMatch(/^[a-z0-9]{26}$/);
   });
 
-  it("lets the runtime start at once only on a new item of a conversation whose earlier sends are answered", async () => {
-    const { ports, userId, wakeItems } = setup();
+  it("refuses a deleted conversation, and removes what it wrote", async () => {
+    const { ports, userId, wakes } = setup();
     const first = await sendMessage(ports, userId, { text: "one", idempotencyKey: newId() });
-    const conversationId = first.conversationId;
-    const send = (text: string, key = newId()) =>
-      sendMessage(
-        ports,
-        userId,
-        { conversationId, text, idempotencyKey: key },
-        { source: "telegram", telegramChatId: 42 },
-      );
-    /** What a wake-up names for a sent message, without `run`. */
-    const named = (sent: { messageId: string }, seq?: number) => ({
-      id: sent.messageId,
-      conversationId,
-      messageId: sent.messageId,
-      ...(seq ? { seq } : {}),
-    });
-    // Send 1 is not answered yet: send 2 is counted but the runtime must check the queue's order.
-    const second = await send("two");
-    expect(wakeItems.at(-1)).toEqual(named(second, 2));
-    // The runtime answered send 2 (and so everything before it): send 3 may start at once.
-    await ports.chatStore.recordAnswer(userId, conversationId, new Date().toISOString(), 2);
-    const key = newId();
-    const third = await send("three", key);
-    const [, , item] = await ports.queue.list(userId);
-    expect(item?.messageId).toBe(third.messageId);
-    expect(wakeItems.at(-1)).toEqual({
-      ...named(third, 3),
-      run: { text: "three", source: "telegram", telegramChatId: 42, enqueuedAt: item?.enqueuedAt },
-    });
-    // A double click of send 3 names the item by id only, and spoils the count for the next
-    // send (it was counted too), which then goes the checked way.
-    expect((await send("three", key)).duplicate).toBe(true);
-    expect(wakeItems.at(-1)).toEqual(named(third));
-    await ports.chatStore.recordAnswer(userId, conversationId, new Date().toISOString(), 3);
-    const fifth = await send("five");
-    expect(wakeItems.at(-1)).toEqual(named(fifth, 5));
+    await ports.queue.remove(userId, first.messageId);
+    const before = wakes().length;
+    await ports.chatStore.deleteConversation(userId, first.conversationId);
+    await expect(
+      sendMessage(ports, userId, {
+        conversationId: first.conversationId,
+        text: "two",
+        idempotencyKey: newId(),
+      }),
+    ).rejects.toMatchObject({ code: "not_found" });
+    expect(await ports.queue.list(userId)).toEqual([]);
+    expect((await ports.chatStore.listMessages(userId, first.conversationId)).items).toEqual([]);
+    expect(wakes()).toHaveLength(before);
   });
 
   it("fails when the runtime cannot be woken, with the message stored, queued and announced", async () => {
-    const { ports, publisher, userId } = setup();
-    const failing = {
-      ...ports,
-      ensureRuntime: async () => {
-        throw new AppError("unavailable", "The agent's state kept changing; try again in a moment.");
-      },
-    };
+    const { ports, publisher, launcher, userId } = setup();
+    launcher.fail = true;
     const key = newId();
-    await expect(sendMessage(failing, userId, { text: "hello", idempotencyKey: key })).rejects.toMatchObject({
+    await expect(sendMessage(ports, userId, { text: "hello", idempotencyKey: key })).rejects.toMatchObject({
       code: "unavailable",
     });
     const [item] = await ports.queue.list(userId);
     expect(item?.text).toBe("hello");
     const events = publisher.on(conversationChannel(userId, item?.conversationId ?? ""));
     expect(events).toMatchObject([{ type: "message", message: { id: item?.messageId, content: "hello" } }]);
-    // The client's retry (same key) is a duplicate that wakes the runtime again.
+    // The client's retry (same key) is a duplicate that starts the runtime after all.
+    launcher.fail = false;
     expect(await sendMessage(ports, userId, { text: "hello", idempotencyKey: key })).toMatchObject({
       duplicate: true,
     });
+    expect(launcher.launches).toEqual([userId]);
   });
 
   it("still wakes the runtime on a duplicate (the first wake-up may have failed)", async () => {
-    const { ports, userId, woken } = setup();
+    const { ports, userId, wakes } = setup();
     const key = newId();
     await sendMessage(ports, userId, { text: "hi", idempotencyKey: key });
+    const afterFirst = wakes().length;
     await sendMessage(ports, userId, { text: "hi", idempotencyKey: key });
-    expect(woken).toEqual([userId, userId]);
+    expect(wakes().length).toBeGreaterThan(afterFirst);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import type { Adapters } from "../adapters";
 import {
   type Conversation,
   conversationChannel,
@@ -8,15 +9,15 @@ import {
   type Message,
   nowIso,
   type PendingItem,
-  type WakeItem,
 } from "../contracts";
-import { AppError, isAppError } from "../errors";
+import { AppError, errorMessage, isAppError } from "../errors";
 import { titleFromText } from "./conversations";
-import type { ServicePorts } from "./deps";
+import { type EnsureRuntimePorts, ensureRuntime } from "./ensure-runtime";
 
 /*
  * Sending a message: validate, authorize, store, enqueue, wake the runtime, answer with ids.
- * The route handler never waits for the agent (DESIGN.md §3).
+ * The route handler never waits for the agent: it answers 202 with ids and the reply
+ * arrives over AppSync Events.
  *
  * Idempotency: the client makes one key per message it sends (a time-sortable id made
  * with `newId()`, from a clock corrected by the server's `Date` header) and reuses it on
@@ -35,7 +36,7 @@ const KEY_MAX_AHEAD_MS = 10 * 60 * 1000;
 
 /**
  * A duplicate that came back this soon may be the retry of a request that stored the
- * message but failed before enqueueing it, so it is re-enqueued if nothing answered it yet.
+ * message but failed before enqueueing it, so it is enqueued if nothing answered it yet.
  */
 const REENQUEUE_WINDOW_MS = 5 * 60 * 1000;
 
@@ -76,11 +77,16 @@ export function deriveId(
   return key.slice(0, 10) + rand;
 }
 
-/** How long the copy of a message for other tabs waits for the wake-up to go out first. */
-const ANNOUNCE_AFTER_MS = 20;
+export type SendMessagePorts = EnsureRuntimePorts & Pick<Adapters, "chatStore" | "queue">;
 
+/**
+ * One checked path: store the message (put-once), queue it, move the conversation up, then
+ * wake the runtime and tell the user's other tabs. Moving the conversation up is also the
+ * ownership and existence check: it fails for a conversation that is not the user's, does
+ * not exist or is being deleted, and what this send wrote is then removed again.
+ */
 export async function sendMessage(
-  ports: Pick<ServicePorts, "chatStore" | "queue" | "publisher" | "ensureRuntime">,
+  ports: SendMessagePorts,
   userId: string,
   input: SendMessageInput,
   opts: {
@@ -108,31 +114,12 @@ export async function sendMessage(
     );
   }
 
-  let conversationId: string;
-  let created: Conversation | undefined;
-  if (input.conversationId) {
-    conversationId = input.conversationId;
-  } else {
-    conversationId = deriveId("conversation", userId, "", input.idempotencyKey);
-    if (!(await ports.chatStore.getConversation(userId, conversationId))) {
-      const at = now.toISOString();
-      const conversation: Conversation = {
-        id: conversationId,
-        title: titleFromText(text),
-        createdAt: at,
-        updatedAt: at,
-      };
-      try {
-        await ports.chatStore.createConversation(userId, conversation);
-        created = conversation;
-      } catch (err) {
-        // A concurrent duplicate created it first: the same conversation, so carry on.
-        if (!(await ports.chatStore.getConversation(userId, conversationId))) throw err;
-      }
-    }
-  }
-
+  const conversationId = input.conversationId ?? deriveId("conversation", userId, "", input.idempotencyKey);
+  const created = input.conversationId
+    ? undefined
+    : await createConversation(ports, userId, conversationId, text, now);
   const messageId = deriveId("message", userId, conversationId, input.idempotencyKey);
+  const source = opts.source ?? "web";
   const message: Message = {
     id: messageId,
     conversationId,
@@ -140,7 +127,7 @@ export async function sendMessage(
     content: text,
     status: "complete",
     createdAt: now.toISOString(),
-    source: opts.source ?? "web",
+    source,
   };
   const item: PendingItem = {
     userId,
@@ -148,143 +135,74 @@ export async function sendMessage(
     conversationId,
     messageId,
     text,
-    source: opts.source ?? "web",
+    source,
     ...(opts.telegramChatId !== undefined ? { telegramChatId: opts.telegramChatId } : {}),
     enqueuedAt: now.toISOString(),
     attempts: 0,
   };
 
-  // Duplicates and anything uncertain name the item by id only; the runtime then claims it
-  // and checks the queue's order and the stored reply before it runs.
-  let wakeItem: WakeItem = { id: item.id, conversationId, messageId };
-  /** For a send that created its item in a caught-up conversation: the runtime may start at once. */
-  const ready = (seq: number): WakeItem => ({
-    ...wakeItem,
-    seq,
-    run: {
-      text,
-      source: item.source,
-      ...(item.telegramChatId !== undefined ? { telegramChatId: item.telegramChatId } : {}),
-      enqueuedAt: item.enqueuedAt,
-    },
-  });
-  let fresh: boolean;
-  if (input.conversationId) {
-    // The ownership check, the message and the queue item go out together: one store round
-    // trip before the wake-up instead of three. The check is the conditional bump of the
-    // conversation (it moves up in the list, and the send is counted), which fails for a
-    // conversation that does not exist; keys are per user, so someone else's is simply not
-    // found here. What was written next to a conversation that does not exist is removed
-    // again before answering; a runtime that claims such an item in between finds no
-    // conversation and drops it.
-    const [found, stored, queued] = await Promise.allSettled([
-      ports.chatStore.recordSend(userId, conversationId, now.toISOString()),
-      ports.chatStore.putMessage(userId, message),
-      ports.queue.enqueue(item),
-    ]);
-    const itemCreated = queued.status === "fulfilled" && queued.value;
-    const notFound =
-      found.status === "rejected" && isAppError(found.reason) && found.reason.code === "not_found";
-    // Any other failure proves nothing: what was written stays for the retry to complete.
-    if (found.status === "rejected" && !notFound) throw found.reason;
-    if (notFound) {
-      if (itemCreated) await removeQueued(ports, userId, item.id);
-      if (stored.status === "fulfilled" && stored.value) await removeOrphan(ports, userId, conversationId);
-      throw new AppError("not_found", "Conversation not found");
-    }
-    if (stored.status === "rejected") {
-      // Nothing may answer a message that was not stored; the retry queues it again.
-      if (itemCreated) await removeQueued(ports, userId, item.id);
-      throw stored.reason;
-    }
-    fresh = stored.value;
-    if (!fresh) {
-      // A retry or a double click. Its item was created again only if the first one is gone:
-      // keep it only for a recent message that nothing answered (a request that failed halfway).
-      if (itemCreated && !(await needsAnswer(ports, userId, conversationId, messageId, now))) {
-        await removeQueued(ports, userId, item.id);
-      }
-      if (queued.status === "rejected") throw queued.reason;
-      await ports.ensureRuntime(userId, { item: wakeItem });
-      return { conversationId, messageId, duplicate: true };
-    }
-    // Stored but not queued: the client's retry (same key) finds it and queues it.
-    if (queued.status === "rejected") throw queued.reason;
-    if (found.status === "fulfilled") {
-      wakeItem =
-        found.value.caughtUp && itemCreated ? ready(found.value.seq) : { ...wakeItem, seq: found.value.seq };
-    }
-  } else {
-    fresh = await ports.chatStore.putMessage(userId, message);
-    if (!fresh) {
-      if (await needsReenqueue(ports, userId, conversationId, messageId, now)) {
-        await ports.queue.enqueue(item);
-      }
-      // Waking is idempotent; a retry after a failed wake-up must still start the runtime.
-      await ports.ensureRuntime(userId, { item: wakeItem });
-      return { conversationId, messageId, duplicate: true };
-    }
-    const itemCreated = await ports.queue.enqueue(item);
-    // Send 1 of a conversation this request created: nothing older can wait in it.
-    if (created && itemCreated) wakeItem = ready(1);
+  const fresh = await ports.chatStore.putMessage(userId, message);
+  // A retry or a double click queues nothing new, unless the first request stored the
+  // message and failed before queueing it (recent and unanswered). Enqueueing is put-once.
+  const queue = fresh || (await needsAnswer(ports, userId, conversationId, messageId, now));
+  const itemCreated = queue ? await ports.queue.enqueue(item) : false;
+  try {
+    await ports.chatStore.updateConversation(userId, conversationId, { updatedAt: now.toISOString() });
+  } catch (err) {
+    if (!isAppError(err) || err.code !== "not_found") throw err; // what was written stays for the retry
+    if (itemCreated) await removeQuietly("a queue item", () => ports.queue.remove(userId, item.id));
+    // Deleting the (missing or going) conversation deletes the messages filed under it.
+    if (fresh)
+      await removeQuietly("a message", () => ports.chatStore.deleteConversation(userId, conversationId));
+    throw new AppError("not_found", "Conversation not found");
   }
 
-  // The wake-up is what the user waits for: it goes out first (ensureRuntime publishes it
-  // before it checks the runtime), and the copy for other tabs once it is out, or after a
-  // few milliseconds when the check takes longer (a launch).
-  const woken = ports.ensureRuntime(userId, { item: wakeItem });
-  // Settled either way: a failed wake-up must not keep the copy from going out.
-  await Promise.race([woken.catch(() => undefined), new Promise((r) => setTimeout(r, ANNOUNCE_AFTER_MS))]);
-  const [wokenResult, announced] = await Promise.allSettled([
-    woken,
+  // Waking is idempotent: a duplicate wakes too, so a retry after a failed wake-up still starts the runtime.
+  const [woken, announced] = await Promise.allSettled([
+    ensureRuntime(ports, userId),
     // Other tabs (and the sidebar) learn about the message from this; the sender already shows it.
-    ports.publisher.publish(conversationChannel(userId, conversationId), [
-      { type: "message", at: nowIso(), message },
-    ]),
+    fresh
+      ? ports.publisher.publish(conversationChannel(userId, conversationId), [
+          { type: "message", at: nowIso(), message },
+        ])
+      : Promise.resolve(),
   ]);
-  if (wokenResult.status === "rejected") throw wokenResult.reason;
+  if (woken.status === "rejected") throw woken.reason;
   // The message is stored and queued; a tab that missed the event catches up from the store.
   if (announced.status === "rejected")
-    console.warn("sendMessage: publishing the message event failed", errorText(announced.reason));
-  return { conversationId, messageId, duplicate: false, ...(created ? { conversation: created } : {}) };
+    console.warn("sendMessage: publishing the message event failed", errorMessage(announced.reason));
+  return { conversationId, messageId, duplicate: !fresh, ...(created ? { conversation: created } : {}) };
 }
 
-/**
- * Removes what a send wrote under a conversation id that turned out not to exist. Deleting
- * the (non-existent) conversation deletes the messages filed under it.
- */
-async function removeOrphan(
-  ports: Pick<ServicePorts, "chatStore">,
+/** The conversation a first message starts (its id comes from the key, so a retry finds it). */
+async function createConversation(
+  ports: Pick<Adapters, "chatStore">,
   userId: string,
   conversationId: string,
-): Promise<void> {
-  try {
-    await ports.chatStore.deleteConversation(userId, conversationId);
-  } catch (err) {
-    console.warn("sendMessage: removing a message sent to an unknown conversation failed", errorText(err));
-  }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** A recent duplicate that is neither queued nor answered was never enqueued: the earlier request failed halfway. */
-async function needsReenqueue(
-  ports: Pick<ServicePorts, "chatStore" | "queue">,
-  userId: string,
-  conversationId: string,
-  messageId: string,
+  text: string,
   now: Date,
-): Promise<boolean> {
-  const queued = await ports.queue.list(userId);
-  if (queued.some((i) => i.id === messageId)) return false;
-  return needsAnswer(ports, userId, conversationId, messageId, now);
+): Promise<Conversation | undefined> {
+  if (await ports.chatStore.getConversation(userId, conversationId)) return undefined;
+  const at = now.toISOString();
+  const conversation: Conversation = {
+    id: conversationId,
+    title: titleFromText(text),
+    createdAt: at,
+    updatedAt: at,
+  };
+  try {
+    await ports.chatStore.createConversation(userId, conversation);
+    return conversation;
+  } catch (err) {
+    // A concurrent duplicate created it first: the same conversation, so carry on.
+    if (await ports.chatStore.getConversation(userId, conversationId)) return undefined;
+    throw err;
+  }
 }
 
 /** The stored message is recent and has no reply yet. */
 async function needsAnswer(
-  ports: Pick<ServicePorts, "chatStore">,
+  ports: Pick<Adapters, "chatStore">,
   userId: string,
   conversationId: string,
   messageId: string,
@@ -296,15 +214,11 @@ async function needsAnswer(
   return !later.items.some((m) => m.replyTo === messageId);
 }
 
-async function removeQueued(
-  ports: Pick<ServicePorts, "queue">,
-  userId: string,
-  itemId: string,
-): Promise<void> {
+async function removeQuietly(what: string, remove: () => Promise<unknown>): Promise<void> {
   try {
-    await ports.queue.remove(userId, itemId);
+    await remove();
   } catch (err) {
     // The runtime drops an item whose conversation does not exist, and answers a message once.
-    console.warn("sendMessage: removing a queue item again failed", errorText(err));
+    console.warn(`sendMessage: removing ${what} sent to an unknown conversation failed`, errorMessage(err));
   }
 }

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentChannel, DEFAULT_SETTINGS } from "../contracts";
 import { FileSecretStore } from "../local/file-secret-store";
+import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "../testing/services";
 import { getSettingsView, updateSettings, updateSettingsSchema } from "./settings";
-import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
 
 let h: ServiceHarness;
 let dir: string;

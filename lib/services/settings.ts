@@ -1,7 +1,7 @@
 import { z } from "zod";
+import type { Adapters } from "../adapters";
 import { agentChannel, nowIso, providerSchema, type Settings, settingsSchema } from "../contracts";
 import { AppError } from "../errors";
-import type { ServicePorts } from "./deps";
 
 /** What the API shows: the settings, and whether a key is stored, never the key. */
 export type SettingsView = Settings & { hasApiKey: boolean };
@@ -37,7 +37,7 @@ export const updateSettingsSchema = z
 export type UpdateSettingsInput = z.infer<typeof updateSettingsSchema>;
 
 export async function getSettingsView(
-  ports: Pick<ServicePorts, "settingsStore" | "secrets">,
+  ports: Pick<Adapters, "settingsStore" | "secrets">,
   userId: string,
 ): Promise<SettingsView> {
   const [settings, hasApiKey] = await Promise.all([
@@ -48,7 +48,7 @@ export async function getSettingsView(
 }
 
 export async function updateSettings(
-  ports: Pick<ServicePorts, "settingsStore" | "secrets" | "publisher">,
+  ports: Pick<Adapters, "settingsStore" | "secrets" | "publisher">,
   userId: string,
   input: UpdateSettingsInput,
 ): Promise<SettingsView> {

@@ -1,9 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentChannel, conversationChannel, newId } from "../contracts";
+import {
+  RecordingLauncher,
+  RecordingPublisher,
+  type ServiceHarness,
+  startServiceHarness,
+} from "../testing/services";
 import { sendMessage } from "./send-message";
 import { stopRun } from "./stop-run";
-import { RecordingPublisher, type ServiceHarness, startServiceHarness } from "./test-support";
 
 let h: ServiceHarness;
 beforeAll(async () => {
@@ -15,7 +20,7 @@ afterAll(async () => {
 
 function setup() {
   const publisher = new RecordingPublisher();
-  const ports = { ...h.ports, publisher, ensureRuntime: async () => undefined };
+  const ports = { ...h.ports, publisher, launcher: new RecordingLauncher() };
   return { ports, publisher, userId: randomUUID() };
 }
 
@@ -31,7 +36,9 @@ describe("stopRun", () => {
     const res = await stopRun(ports, userId, c);
 
     expect(res.dropped).toEqual([b.messageId]);
-    expect(publisher.on(agentChannel(userId))).toMatchObject([{ type: "abort", conversationId: c }]);
+    expect(publisher.on(agentChannel(userId)).filter((e) => e.type !== "wake")).toMatchObject([
+      { type: "abort", conversationId: c },
+    ]);
     // The running item stays: the runtime completes it when the abort lands.
     expect((await ports.queue.list(userId)).map((i) => i.id).sort()).toEqual(
       [a.messageId, other.messageId].sort(),

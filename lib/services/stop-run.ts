@@ -1,6 +1,6 @@
+import type { Adapters } from "../adapters";
 import { agentChannel, conversationChannel, type Message, nowIso } from "../contracts";
 import { getConversation } from "./conversations";
-import type { ServicePorts } from "./deps";
 
 /**
  * The runtime's rule for the id of the reply to a message (runtime/src/runner/settings.ts
@@ -22,7 +22,7 @@ export interface StopRunResult {
  * pressed while the agent wakes up means "do not answer", not "answer later".
  */
 export async function stopRun(
-  ports: Pick<ServicePorts, "chatStore" | "queue" | "publisher">,
+  ports: Pick<Adapters, "chatStore" | "queue" | "publisher">,
   userId: string,
   conversationId: string,
 ): Promise<StopRunResult> {

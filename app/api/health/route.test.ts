@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAdapters } from "@/lib/adapters";
+import { configFromLocalCloud } from "@/lib/env";
 import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
+import { GET as route } from "./route";
 
 let dir: string;
 let cloud: LocalCloud;
@@ -11,9 +14,7 @@ let GET: (req: Request) => Promise<Response>;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "health-test-"));
   cloud = await startLocalCloud({ stateDir: dir, ports: { dynamodb: 0, events: 0, cognito: 0 } });
-  // The app reads its configuration from the local cloud file, as under `npm run dev`.
-  process.env.LOCAL_CLOUD_FILE = cloud.file;
-  ({ GET } = await import("./route"));
+  GET = route.with(createAdapters(configFromLocalCloud(cloud.info, cloud.file)));
 });
 
 afterAll(async () => {

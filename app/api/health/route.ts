@@ -1,4 +1,4 @@
-import { getConfig } from "@/lib/env";
+import type { AppConfig } from "@/lib/env";
 import { json, route } from "@/lib/http/route";
 import { checkLocalServices } from "@/lib/local/health";
 
@@ -8,18 +8,12 @@ export const dynamic = "force-dynamic";
  * `200 {status:"ok"}` when every service answers, `503 {status:"degraded"}` when one does
  * not. Local mode checks each local server; no endpoints or credentials are returned.
  */
-export const GET = route({ auth: false }, async () => {
-  let config: ReturnType<typeof getConfig>;
+export const GET = route({ auth: false }, async ({ container }) => {
+  let config: AppConfig;
   try {
-    config = getConfig();
+    config = container.config;
   } catch (err) {
-    return json(
-      {
-        status: "down",
-        error: err instanceof Error ? err.message : "invalid configuration",
-      },
-      503,
-    );
+    return json({ status: "down", error: err instanceof Error ? err.message : "invalid configuration" }, 503);
   }
   if (config.mode !== "local") return json({ status: "ok", mode: config.mode });
   const services = await checkLocalServices(config);

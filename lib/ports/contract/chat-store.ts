@@ -100,39 +100,21 @@ export function describeChatStoreContract(
       await rejectsWith(store.updateConversation(user, newId(), { title: "x" }), "not_found");
     });
 
-    it("counts sends and answers: a send is caught up only when the one before it was answered", async () => {
+    it("moves a conversation up, and refuses an unknown, someone else's or a deleted one", async () => {
       const user = newUserId();
       const c = conversation();
       await store.createConversation(user, c);
-      // The first message created the conversation (send 1) and is not answered yet.
-      expect(await store.recordSend(user, c.id, isoAt(10))).toEqual({ seq: 2, caughtUp: false });
-      await store.recordAnswer(user, c.id, isoAt(20), 2);
-      expect(await store.recordSend(user, c.id, isoAt(30))).toEqual({ seq: 3, caughtUp: true });
-      // Send 4 while 3 is unanswered: not caught up, and answering 3 does not make it so.
-      expect(await store.recordSend(user, c.id, isoAt(40))).toEqual({ seq: 4, caughtUp: false });
-      await store.recordAnswer(user, c.id, isoAt(50), 3);
-      // An answer without a number moves the conversation up and records nothing.
-      await store.recordAnswer(user, c.id, isoAt(60));
-      await store.recordAnswer(user, c.id, isoAt(70), 4);
-      expect(await store.recordSend(user, c.id, isoAt(80))).toEqual({ seq: 5, caughtUp: true });
-      // Both move the conversation up and leave the counters out of what is read back.
-      expect(await store.getConversation(user, c.id)).toEqual({ ...c, updatedAt: isoAt(80) });
+      expect(await store.updateConversation(user, c.id, { updatedAt: isoAt(80) })).toEqual({
+        ...c,
+        updatedAt: isoAt(80),
+      });
       const [first] = (await store.listConversations(user)).items;
       expect(first).toEqual({ ...c, updatedAt: isoAt(80) });
-    });
-
-    it("refuses sends and answers for an unknown, someone else's or a deleted conversation", async () => {
-      const user = newUserId();
-      const c = conversation();
-      await store.createConversation(user, c);
-      await rejectsWith(store.recordSend(user, newId(), isoAt(1)), "not_found");
-      await rejectsWith(store.recordSend(newUserId(), c.id, isoAt(1)), "not_found");
-      await rejectsWith(store.recordAnswer(newUserId(), c.id, isoAt(1), 1), "not_found");
-      await rejectsWith(store.recordAnswer(user, c.id, isoAt(1), 0), "bad_request");
-      await rejectsWith(store.recordSend(user, c.id, "yesterday"), "bad_request");
+      await rejectsWith(store.updateConversation(user, newId(), { updatedAt: isoAt(1) }), "not_found");
+      await rejectsWith(store.updateConversation(newUserId(), c.id, { updatedAt: isoAt(1) }), "not_found");
+      await rejectsWith(store.updateConversation(user, c.id, { updatedAt: "yesterday" }), "bad_request");
       await store.deleteConversation(user, c.id);
-      await rejectsWith(store.recordSend(user, c.id, isoAt(2)), "not_found");
-      await rejectsWith(store.recordAnswer(user, c.id, isoAt(2), 1), "not_found");
+      await rejectsWith(store.updateConversation(user, c.id, { updatedAt: isoAt(2) }), "not_found");
       expect(await store.getConversation(user, c.id)).toBeUndefined();
     });
 

@@ -7,20 +7,19 @@ import {
   renameConversation,
   renameSchema,
 } from "@/lib/services/conversations";
-import { webPorts } from "@/lib/services/web-ports";
 
 const params = z.object({ id: conversationIdSchema });
 
-export const GET = route({ params }, async ({ user, params }) => ({
-  conversation: await getConversation(webPorts(), user.sub, params.id),
+export const GET = route({ params }, async ({ user, params, container }) => ({
+  conversation: await getConversation(container, user.sub, params.id),
 }));
 
 /** Rename: `{ title }`. */
-export const PATCH = route({ params, body: renameSchema }, async ({ user, params, body }) => ({
-  conversation: await renameConversation(webPorts(), user.sub, params.id, body.title),
+export const PATCH = route({ params, body: renameSchema }, async ({ user, params, body, container }) => ({
+  conversation: await renameConversation(container, user.sub, params.id, body.title),
 }));
 
 /** Delete with its messages and queued items (204). */
-export const DELETE = route({ params }, async ({ user, params }) => {
-  await deleteConversation(webPorts(), user.sub, params.id);
+export const DELETE = route({ params }, async ({ user, params, container }) => {
+  await deleteConversation(container, user.sub, params.id);
 });

@@ -1,3 +1,4 @@
+import type { Adapters } from "../adapters";
 import { DynamoChatStore } from "../aws/dynamo-chat-store";
 import { createDynamoClient, toDocumentClient } from "../aws/dynamo-client";
 import { DynamoPendingQueue } from "../aws/dynamo-pending-queue";
@@ -5,17 +6,16 @@ import { DynamoSettingsStore } from "../aws/dynamo-settings-store";
 import { DynamoTaskStateStore } from "../aws/dynamo-task-state-store";
 import type { AgentEvent, ChatEvent } from "../contracts";
 import { LOCAL_DYNAMO_CREDENTIALS, type LocalDynamo, startLocalDynamo } from "../local/dynamo";
-import type { EventPublisher } from "../ports";
-import type { ServicePorts } from "./deps";
+import type { EventPublisher, LaunchResult, RuntimeLauncher } from "../ports";
 
 /*
- * Test support for the service tests: the real DynamoDB stores on a dynalite started on
- * port 0. Not a test file itself (no `.test.ts`), so vitest does not collect it.
+ * Test support for the service and route tests: the real DynamoDB stores on a dynalite
+ * started on port 0, and recording stand-ins for the ports that talk to AWS.
  */
 
 export interface ServiceHarness {
   dynamo: LocalDynamo;
-  ports: Omit<ServicePorts, "publisher" | "secrets" | "ensureRuntime">;
+  ports: Pick<Adapters, "chatStore" | "settingsStore" | "taskStates" | "queue">;
   close(): Promise<void>;
 }
 
@@ -50,6 +50,32 @@ export class RecordingPublisher implements EventPublisher {
   }
   on(channel: string): (ChatEvent | AgentEvent)[] {
     return this.published.filter((p) => p.channel === channel).map((p) => p.event);
+  }
+}
+
+/** A launcher that records what it was asked (the real ones are tested on their own). */
+export class RecordingLauncher implements RuntimeLauncher {
+  launches: string[] = [];
+  stopped: string[] = [];
+  alive = new Set<string>();
+  aliveChecks: string[] = [];
+  delayMs = 0;
+  fail = false;
+  async launch(userId: string): Promise<LaunchResult> {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.fail) throw new Error("RunTask failed");
+    const taskRef = `local:${this.launches.length + 1000}`;
+    this.launches.push(userId);
+    this.alive.add(taskRef);
+    return { taskRef };
+  }
+  async isAlive(taskRef: string): Promise<boolean> {
+    this.aliveChecks.push(taskRef);
+    return this.alive.has(taskRef);
+  }
+  async stop(taskRef: string): Promise<void> {
+    this.stopped.push(taskRef);
+    this.alive.delete(taskRef);
   }
 }
 
