@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContainer } from "@/lib/container";
 import { LIMITS, newId } from "@/lib/contracts";
 import { configFromLocalCloud } from "@/lib/env";
-import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
+import { type LocalCloud, startLocalCloud } from "@/lib/local-cloud/cloud";
 import { createTestUser, signInForTest } from "@/lib/services/test-support";
 
 /*

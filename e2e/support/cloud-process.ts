@@ -13,7 +13,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { LocalCloudInfo } from "../../lib/env";
-import type { LocalCloud } from "../../lib/local/cloud";
+import type { LocalCloud } from "../../lib/local-cloud/cloud";
 
 export interface CloudProcess {
   info: LocalCloudInfo;
@@ -61,7 +61,7 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
 }
 
 async function child(): Promise<void> {
-  const { startLocalCloud } = await import("../../lib/local/cloud");
+  const { startLocalCloud } = await import("../../lib/local-cloud/cloud");
   const send = (m: Ready | Failed) => process.send?.(m);
   try {
     const cloud = await startLocalCloud({

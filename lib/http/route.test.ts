@@ -6,7 +6,7 @@ import { z } from "zod";
 import { JwtTokenVerifier } from "../aws/jwt-token-verifier";
 import { LIMITS } from "../contracts";
 import { AppError } from "../errors";
-import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../local/cognito";
+import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../local-cloud/cognito";
 import { createRoute, json } from "./route";
 
 let dir: string;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
+import { type LocalCloud, startLocalCloud } from "@/lib/local-cloud/cloud";
 
 let dir: string;
 let cloud: LocalCloud;
