@@ -10,8 +10,8 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/cl
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DynamoTaskStateStore } from "../../lib/aws/dynamo-task-state-store";
-import { startTestDynamo } from "../../lib/aws/dynamo-test-server";
 import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../../lib/local-cloud/cognito";
+import { startTestDynamo } from "../../lib/testing/dynamo-test-server";
 import type { AmplifyOutputs } from "../outputs";
 import * as appUrl from "./app-url";
 import type { Io } from "./common";
