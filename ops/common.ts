@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type AwsCredentialsProvider, defaultCredentialsProvider, signRequest } from "../../lib/aws/sigv4";
-import { type AmplifyOutputs, readAmplifyOutputs } from "../outputs";
+import { type AmplifyOutputs, readAmplifyOutputs } from "../amplify/outputs";
+import { type AwsCredentialsProvider, defaultCredentialsProvider, signRequest } from "../lib/aws/sigv4";
 
 /*
- * Shared plumbing of the ops scripts (`npx tsx amplify/scripts/<name>.ts --help`). They
+ * Shared plumbing of the ops scripts (`npx tsx ops/<name>.ts --help`). They
  * read names and endpoints from amplify_outputs.json, use the caller's AWS credentials
  * (the default provider chain: AWS_PROFILE, SSO, environment), and never print a secret.
  */
@@ -192,7 +192,7 @@ export async function readSecret(prompt: string): Promise<string> {
   }
 }
 
-/** Runs a script's main when the file is executed directly (`tsx amplify/scripts/x.ts`). */
+/** Runs a script's main when the file is executed directly (`tsx ops/x.ts`). */
 export function runIfMain(url: string, main: (argv: string[], io: Io) => Promise<number>): void {
   if (!process.argv[1] || url !== pathToFileURL(resolve(process.argv[1])).href) return;
   main(process.argv.slice(2), defaultIo).then(
