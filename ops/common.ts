@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { type AmplifyOutputs, readAmplifyOutputs } from "../amplify/outputs";
 import { type AwsCredentialsProvider, defaultCredentialsProvider, signRequest } from "../lib/aws/sigv4";
+import { errorMessage } from "../lib/errors";
 
 /*
  * Shared plumbing of the ops scripts (`npx tsx ops/<name>.ts --help`). They
@@ -58,7 +59,7 @@ export function parseOptions(
       strict: true,
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
   if (parsed.values.help) {
     io.out(help);
@@ -198,9 +199,7 @@ export function runIfMain(url: string, main: (argv: string[], io: Io) => Promise
   main(process.argv.slice(2), defaultIo).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(
-        err instanceof UsageError ? `usage: ${err.message} (see --help)` : (err as Error).message,
-      );
+      console.error(err instanceof UsageError ? `usage: ${err.message} (see --help)` : errorMessage(err));
       process.exit(err instanceof UsageError ? 64 : 1);
     },
   );

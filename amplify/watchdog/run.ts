@@ -1,4 +1,5 @@
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { errorMessage } from "../../lib/errors";
 import type { TaskStateStore } from "../../lib/ports";
 import { type ClusterTask, type ReconcileLimits, reconcile } from "./reconcile";
 
@@ -95,7 +96,7 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
         log("stopped task", { taskRef: action.taskRef, userId: action.userId, reason: action.reason });
       } catch (err) {
         if (action.userId) failedUsers.add(action.userId);
-        report.errors.push(`stop ${action.taskRef}: ${(err as Error).message}`);
+        report.errors.push(`stop ${action.taskRef}: ${errorMessage(err)}`);
       }
       continue;
     }
@@ -111,7 +112,7 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
         });
       } else report.conflicts.push(action.userId);
     } catch (err) {
-      report.errors.push(`row ${action.userId}: ${(err as Error).message}`);
+      report.errors.push(`row ${action.userId}: ${errorMessage(err)}`);
     }
   }
   log("watchdog pass", { ...report });

@@ -17,6 +17,7 @@ import { getAccessToken, type SignedInUser } from "@/lib/client/auth";
 import { type ChannelSubscription, subscribeToChannel } from "@/lib/client/realtime";
 import type { ChatEvent, Conversation, Message, RuntimeState } from "@/lib/contracts";
 import { newId } from "@/lib/contracts/ids";
+import { errorMessage } from "@/lib/errors";
 import type { Page } from "@/lib/ports";
 import { type Api, ApiError, createApi } from "./api";
 import {
@@ -92,11 +93,6 @@ export function useChat(): ChatContextValue {
 function activeIdFrom(pathname: string | null): string | undefined {
   const match = /^\/c\/([a-z0-9-]{1,50})(?:\/|$)/.exec(pathname ?? "");
   return match?.[1];
-}
-
-function message(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** A run with no event for this long is checked against the store. */
@@ -242,7 +238,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
 
   // First load: list, status, settings; warm the runtime unless the user turned it off.
   useEffect(() => {
-    void loadConversations().catch((err) => setNotice(message(err)));
+    void loadConversations().catch((err) => setNotice(errorMessage(err)));
     void loadStatus().catch(() => undefined);
     api
       .call<SettingsResponse>("/api/settings")
@@ -256,12 +252,12 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
             );
         }
       })
-      .catch((err) => console.warn("settings or warm-up failed", message(err)));
+      .catch((err) => console.warn("settings or warm-up failed", errorMessage(err)));
   }, [api, loadConversations, loadStatus]);
 
   // Opening a conversation loads (or catches up) its history.
   useEffect(() => {
-    if (activeId) void syncConversation(activeId).catch((err) => setNotice(message(err)));
+    if (activeId) void syncConversation(activeId).catch((err) => setNotice(errorMessage(err)));
   }, [activeId, syncConversation]);
 
   // Coming back to the tab or the network: catch up.
@@ -319,7 +315,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
         }
         if (stateRef.current.runtime.state === "asleep") void loadStatus().catch(() => undefined);
       } catch (err) {
-        dispatch({ type: "send.failed", key, error: message(err) });
+        dispatch({ type: "send.failed", key, error: errorMessage(err) });
       }
     },
     [api, router, loadStatus],
@@ -379,7 +375,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
       // The runtime answers with an aborted final; if that is lost, the store has it.
       setTimeout(() => void syncConversation(id).catch(() => undefined), 3000);
     } catch (err) {
-      setNotice(`Could not stop: ${message(err)}`);
+      setNotice(`Could not stop: ${errorMessage(err)}`);
     }
   }, [api, syncConversation]);
 
@@ -392,7 +388,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
         });
         dispatch({ type: "conversation.upsert", conversation: res.conversation });
       } catch (err) {
-        setNotice(`Could not rename: ${message(err)}`);
+        setNotice(`Could not rename: ${errorMessage(err)}`);
         throw err;
       }
     },
@@ -406,7 +402,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
         dispatch({ type: "conversation.remove", conversationId });
         if (activeRef.current === conversationId) router.push("/");
       } catch (err) {
-        setNotice(`Could not delete: ${message(err)}`);
+        setNotice(`Could not delete: ${errorMessage(err)}`);
       }
     },
     [api, router],

@@ -6,6 +6,7 @@ import { RequireSession } from "@/components/auth/session";
 import { ThemeToggle } from "@/components/theme-toggle";
 import { authFetch } from "@/lib/client/auth";
 import type { Provider, Settings } from "@/lib/contracts";
+import { errorMessage } from "@/lib/errors";
 
 type SettingsView = Settings & { hasApiKey: boolean };
 
@@ -49,7 +50,7 @@ function SettingsForm() {
         setSaved(s);
         setDraft(s);
       })
-      .catch((err: unknown) => setStatus({ kind: "error", message: (err as Error).message }));
+      .catch((err: unknown) => setStatus({ kind: "error", message: errorMessage(err) }));
   }, []);
 
   const changes = useMemo(() => {
@@ -84,7 +85,7 @@ function SettingsForm() {
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     if (Object.keys(changes).length === 0) return;
-    await put(changes).catch((err: unknown) => setStatus({ kind: "error", message: (err as Error).message }));
+    await put(changes).catch((err: unknown) => setStatus({ kind: "error", message: errorMessage(err) }));
   }
 
   if (!draft) {

@@ -13,6 +13,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { LocalCloudInfo } from "../../lib/env";
+import { errorMessage } from "../../lib/errors";
 import type { LocalCloud } from "../../lib/local-cloud/cloud";
 
 export interface CloudProcess {
@@ -74,7 +75,7 @@ async function child(): Promise<void> {
     process.once("disconnect", stop);
     send({ type: "ready", info: cloud.info, file: cloud.file, firstUser: cloud.firstUser });
   } catch (err) {
-    send({ type: "failed", message: err instanceof Error ? err.message : String(err) });
+    send({ type: "failed", message: errorMessage(err) });
     process.exit(1);
   }
 }

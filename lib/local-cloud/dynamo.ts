@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../aws/dynamo-client";
 import { TABLE } from "../contracts/table";
+import { errorMessage } from "../errors";
 
 /*
  * The local DynamoDB: dynalite (pure JS, LevelDB on disk or in memory) on 127.0.0.1.
@@ -69,11 +70,11 @@ async function assertDataDirFree(dir: string): Promise<void> {
     await db.open();
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    const locked = cause?.code === "LEVEL_LOCKED" || /lock/i.test(String((err as Error).message));
+    const locked = cause?.code === "LEVEL_LOCKED" || /lock/i.test(errorMessage(err));
     throw new Error(
       locked
         ? `DynamoDB data directory ${dir} is in use by another process (is \`npm run dev\` already running?)`
-        : `cannot open DynamoDB data directory ${dir}: ${(err as Error).message}`,
+        : `cannot open DynamoDB data directory ${dir}: ${errorMessage(err)}`,
       { cause: err },
     );
   }
