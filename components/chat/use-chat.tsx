@@ -15,10 +15,13 @@ import {
 import { signInPath } from "@/components/auth/session";
 import { getAccessToken, type SignedInUser } from "@/lib/client/auth";
 import { type ChannelSubscription, subscribeToChannel } from "@/lib/client/realtime";
-import type { ChatEvent, Conversation, Message, RuntimeState } from "@/lib/contracts";
+import type { ChatEvent, Conversation, Message } from "@/lib/contracts";
 import { newId } from "@/lib/contracts/ids";
 import { errorMessage } from "@/lib/errors";
 import type { Page } from "@/lib/ports";
+import type { RuntimeStatus } from "@/lib/services/runtime";
+import type { SendMessageResult } from "@/lib/services/send-message";
+import type { SettingsView } from "@/lib/services/settings";
 import { type Api, ApiError, createApi } from "./api";
 import {
   type ChatState,
@@ -39,24 +42,8 @@ import {
 
 export type Connection = "connecting" | "live" | "reconnecting";
 
-interface RuntimeStatusResponse {
-  state: RuntimeState;
-  stage?: string;
-  since?: string;
-  pending: number;
-}
-
-interface SettingsResponse {
-  prewarm: boolean;
-  hasApiKey: boolean;
-}
-
-interface SendResponse {
-  conversationId: string;
-  messageId: string;
-  duplicate: boolean;
-  conversation?: Conversation;
-}
+/** What the chat needs of the settings (the settings page owns the rest). */
+type ChatSettings = Pick<SettingsView, "prewarm" | "hasApiKey">;
 
 export interface ChatContextValue {
   user: SignedInUser;
@@ -66,7 +53,7 @@ export interface ChatContextValue {
   /** Conversations the server said do not exist (or are not ours). */
   notFound: Record<string, boolean>;
   /** Settings the chat cares about; undefined until loaded. */
-  settings?: SettingsResponse;
+  settings?: ChatSettings;
   clockOffsetMs: number;
   send(text: string): Promise<void>;
   retrySend(key: string): Promise<void>;
@@ -110,7 +97,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   activeRef.current = activeId;
   const [connection, setConnection] = useState<Connection>("connecting");
   const [notFound, setNotFound] = useState<Record<string, boolean>>({});
-  const [settings, setSettings] = useState<SettingsResponse>();
+  const [settings, setSettings] = useState<ChatSettings>();
   const [notice, setNotice] = useState<string>();
   const lastEventAt = useRef(Date.now());
 
@@ -137,7 +124,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   }, [api]);
 
   const loadStatus = useCallback(async () => {
-    const s = await api.call<RuntimeStatusResponse>("/api/runtime/status");
+    const s = await api.call<RuntimeStatus>("/api/runtime/status");
     dispatch({ type: "runtime", runtime: { state: s.state, stage: s.stage, since: s.since } });
   }, [api]);
 
@@ -241,12 +228,12 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
     void loadConversations().catch((err) => setNotice(errorMessage(err)));
     void loadStatus().catch(() => undefined);
     api
-      .call<SettingsResponse>("/api/settings")
+      .call<SettingsView>("/api/settings")
       .then((s) => {
         setSettings({ prewarm: s.prewarm, hasApiKey: s.hasApiKey });
         if (s.prewarm) {
           return api
-            .call<RuntimeStatusResponse>("/api/runtime/warm", { method: "POST" })
+            .call<RuntimeStatus>("/api/runtime/warm", { method: "POST" })
             .then((r) =>
               dispatch({ type: "runtime", runtime: { state: r.state, stage: r.stage, since: r.since } }),
             );
@@ -291,7 +278,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   const post = useCallback(
     async (key: string, text: string, conversationId: string | undefined) => {
       try {
-        const res = await api.call<SendResponse>("/api/chat", {
+        const res = await api.call<SendMessageResult>("/api/chat", {
           method: "POST",
           body: { text, idempotencyKey: key, ...(conversationId ? { conversationId } : {}) },
         });

@@ -5,10 +5,9 @@ import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { RequireSession } from "@/components/auth/session";
 import { ThemeToggle } from "@/components/theme-toggle";
 import { authFetch } from "@/lib/client/auth";
-import type { Provider, Settings } from "@/lib/contracts";
+import type { Provider } from "@/lib/contracts";
 import { errorMessage } from "@/lib/errors";
-
-type SettingsView = Settings & { hasApiKey: boolean };
+import type { SettingsView } from "@/lib/services/settings";
 
 const PROVIDERS: { value: Provider; label: string; hint: string }[] = [
   { value: "anthropic", label: "Anthropic", hint: "e.g. claude-sonnet-4-5" },
