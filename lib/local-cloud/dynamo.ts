@@ -16,7 +16,7 @@ import { errorMessage } from "../errors";
 /*
  * The local DynamoDB: dynalite (pure JS, LevelDB on disk or in memory) on 127.0.0.1.
  * dynalite has no TransactWriteItems and never deletes expired TTL items, so the stores
- * use single-item conditional writes and filter expired items on read (DESIGN.md §6).
+ * use single-item conditional writes and filter expired items on read.
  */
 
 export const DEFAULT_TABLE_NAME = "openclaw";
