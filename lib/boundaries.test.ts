@@ -120,8 +120,9 @@ describe("the checks themselves", () => {
 
 describe("repository boundaries", () => {
   const files = trackedFiles();
+  // This file's own examples above would match; it is a test file in any case.
   const sources = files
-    .filter((f) => SOURCE.test(f))
+    .filter((f) => SOURCE.test(f) && f !== SELF)
     .map((path) => ({ path, source: readFileSync(join(root, path), "utf8") }));
 
   it("reads the tracked files", () => {
