@@ -8,6 +8,7 @@ export default defineConfig({
       "lib/**/*.test.ts",
       "app/**/*.test.ts",
       "amplify/**/*.test.ts",
+      "ops/**/*.test.ts",
       "runtime/src/**/*.test.ts",
       "components/**/*.test.ts",
       "e2e/bench/*.test.ts",

@@ -14,8 +14,8 @@ import { Storage } from "./storage/resource";
 import { Watchdog } from "./watchdog/resource";
 
 /*
- * Wiring only: each concern lives in its own folder and nested stack (DESIGN.md §2-3,
- * docs/adr/0003-aws-backend.md). Deploy options come from OPENCLAW_* variables (options.ts).
+ * Wiring only: each concern lives in its own folder and nested stack
+ * (docs/adr/0003-aws-backend.md). Deploy options come from OPENCLAW_* variables (options.ts).
  */
 
 export const backend = defineBackend({ auth });
@@ -112,7 +112,7 @@ const openclaw: OpenclawOutput = {
 };
 backend.addOutput({
   custom: {
-    // aws-amplify's Amplify.configure(outputs) reads this (DESIGN.md §5).
+    // aws-amplify's Amplify.configure(outputs) reads this to reach AppSync Events.
     events: {
       url: realtime.httpEndpoint,
       aws_region: Stack.of(realtimeStack).region,

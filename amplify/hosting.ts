@@ -14,5 +14,5 @@ import { attachServerAccess, serverHostingProps } from "./server/hosting-config"
 const outputs = readAmplifyOutputs();
 const hosting = defineHosting({ framework: "nextjs", ...serverHostingProps(outputs) });
 attachServerAccess(hosting.stack, outputs);
-// For amplify/scripts/app-url.ts and register-webhook.ts.
+// For ops/app-url.ts and ops/register-webhook.ts.
 new CfnOutput(hosting.stack, "AppUrl", { value: hosting.resources.distributionUrl });

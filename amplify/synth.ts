@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { errorMessage } from "../lib/errors";
 
 /*
  * `npm run synth`: synthesizes the backend offline into a cloud assembly (no AWS account
@@ -54,7 +55,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(err instanceof Error ? err.message : String(err));
+      console.error(errorMessage(err));
       process.exit(2);
     },
   );

@@ -6,6 +6,15 @@ import "./globals.css";
 export const metadata: Metadata = {
   title: "OpenClaw",
   description: "Your personal OpenClaw agent, running in your own AWS account only when you talk to it.",
+  // Files in public/, rendered from public/icon.svg.
+  icons: {
+    icon: [
+      { url: "/favicon.ico", sizes: "16x16 32x32 48x48" },
+      { url: "/icon.svg", type: "image/svg+xml" },
+    ],
+    apple: { url: "/apple-touch-icon.png", sizes: "180x180" },
+  },
+  manifest: "/manifest.webmanifest",
 };
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAdapters } from "../lib/adapters";
 import { configFromLocalCloud } from "../lib/env";
-import { startLocalCloud } from "../lib/local/cloud";
+import { startLocalCloud } from "../lib/local-cloud/cloud";
 import { createTestUser, signInForTest } from "../lib/testing/services";
 import { startFakeLlm } from "./fixtures/fake-llm";
 import { buildApp, freePort, startApp, stopPid } from "./support/app-server";

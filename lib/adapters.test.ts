@@ -10,10 +10,10 @@ import { S3BlobStore } from "./aws/s3-blob-store";
 import { SsmSecretStore } from "./aws/ssm-secret-store";
 import { newId, nowIso } from "./contracts";
 import { configFromLocalCloud, loadConfig } from "./env";
-import { type LocalCloud, startLocalCloud } from "./local/cloud";
 import { FileSecretStore } from "./local/file-secret-store";
 import { FsBlobStore } from "./local/fs-blob-store";
 import { ProcessRuntimeLauncher } from "./local/process-launcher";
+import { type LocalCloud, startLocalCloud } from "./local-cloud/cloud";
 
 let dir: string;
 let cloud: LocalCloud;

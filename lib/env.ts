@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { formatIssues } from "./errors";
 
 /*
  * The only reader of process.env. Everything else receives an AppConfig.
@@ -96,10 +97,6 @@ function list(value: string): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
 }
 
 /** Reads and validates the local cloud file. Throws with a message saying to run `npm run dev`. */

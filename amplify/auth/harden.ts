@@ -7,7 +7,7 @@ export interface AuthHardening {
 }
 
 /**
- * What defineAuth does not expose: no self sign-up (only admin-created users, DESIGN.md §8),
+ * What defineAuth does not expose: no self sign-up (only users the owner invites),
  * a 12-character password policy, no guest (unauthenticated) identities, and deletion
  * protection for deployed apps.
  */

@@ -5,7 +5,7 @@ const { mfa } = deployOptions();
 
 /**
  * Cognito with email sign-in. Self sign-up is switched off in harden.ts (the owner invites
- * users with `amplify/scripts/invite-user.ts`); TOTP is optional by default
+ * users with `ops/invite-user.ts`); TOTP is optional by default
  * (OPENCLAW_MFA=required|off changes it). Account recovery by email only.
  */
 export const auth = defineAuth({

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { SEGMENT_PATTERN } from "../../lib/contracts/ids";
+import { errorMessage } from "../../lib/errors";
 
 /*
  * Builds the APPSYNC_JS code of the `chat` namespace from chat-handler.ts and the real
@@ -49,7 +50,7 @@ export function buildChatHandlerCode(): string {
     return code;
   } catch (err) {
     throw new Error(
-      `could not build the chat onSubscribe handler from lib/contracts/channels.ts: ${(err as Error).message}`,
+      `could not build the chat onSubscribe handler from lib/contracts/channels.ts: ${errorMessage(err)}`,
       { cause: err },
     );
   } finally {

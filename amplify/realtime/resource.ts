@@ -18,7 +18,7 @@ export interface RealtimeProps {
 }
 
 /**
- * The AppSync Events API (DESIGN.md §3, "Channels"):
+ * The AppSync Events API, with the channels of lib/contracts/channels.ts:
  * - `chat`: browsers subscribe with Cognito, to their own paths only (onSubscribe handler);
  *   only IAM principals (server, runtime) publish;
  * - `agent`: IAM only, both ways (server → runtime wake-ups).

@@ -2,8 +2,8 @@ import { DescribeTasksCommand, ECSClient, ListTasksCommand, StopTaskCommand } fr
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { DynamoTaskStateStore } from "../../lib/aws/dynamo-task-state-store";
-import { startTestDynamo } from "../../lib/aws/dynamo-test-server";
 import type { TaskState } from "../../lib/contracts/models";
+import { startTestDynamo } from "../../lib/testing/dynamo-test-server";
 import { watchdogInputSchema } from "./handler";
 import { runWatchdog } from "./run";
 

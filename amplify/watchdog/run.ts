@@ -1,5 +1,6 @@
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import type { LeaseTimings } from "../../lib/contracts/task-lease";
+import { errorMessage } from "../../lib/errors";
 import type { TaskStateStore } from "../../lib/ports";
 import { type ClusterTask, reconcile } from "./reconcile";
 
@@ -96,7 +97,7 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
         log("stopped task", { taskRef: action.taskRef, userId: action.userId, reason: action.reason });
       } catch (err) {
         if (action.userId) failedUsers.add(action.userId);
-        report.errors.push(`stop ${action.taskRef}: ${(err as Error).message}`);
+        report.errors.push(`stop ${action.taskRef}: ${errorMessage(err)}`);
       }
       continue;
     }
@@ -112,7 +113,7 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
         });
       } else report.conflicts.push(action.userId);
     } catch (err) {
-      report.errors.push(`row ${action.userId}: ${(err as Error).message}`);
+      report.errors.push(`row ${action.userId}: ${errorMessage(err)}`);
     }
   }
   log("watchdog pass", { ...report });

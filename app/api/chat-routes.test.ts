@@ -6,7 +6,7 @@ import { createAdapters } from "@/lib/adapters";
 import { LIMITS, newId } from "@/lib/contracts";
 import { configFromLocalCloud } from "@/lib/env";
 import type { Route } from "@/lib/http/route";
-import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
+import { type LocalCloud, startLocalCloud } from "@/lib/local-cloud/cloud";
 import { createTestUser, signInForTest } from "@/lib/testing/services";
 import * as chat from "./chat/route";
 import * as messages from "./conversations/[id]/messages/route";

@@ -3,6 +3,7 @@
 import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useCallback, useEffect, useState } from "react";
 import { getSignedInUser, type SignedInUser, signOutUser } from "@/lib/client/auth";
+import { errorMessage } from "@/lib/errors";
 
 export type SessionState =
   | { status: "loading" }
@@ -19,8 +20,7 @@ export function useSession(): SessionState & { refresh: () => void } {
     let live = true;
     getSignedInUser().then(
       (user) => live && setState(user ? { status: "signed-in", user } : { status: "signed-out" }),
-      (err: unknown) =>
-        live && setState({ status: "error", message: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => live && setState({ status: "error", message: errorMessage(err) }),
     );
     return () => {
       live = false;

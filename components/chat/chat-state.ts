@@ -1,4 +1,5 @@
-import type { ChatEvent, Conversation, Message, RuntimeState, ToolActivity } from "@/lib/contracts";
+import type { ChatEvent, Conversation, Message, ToolActivity } from "@/lib/contracts";
+import type { RuntimeStatus } from "@/lib/services/runtime";
 
 /*
  * The browser's picture of the user's chats, as one pure reducer so the rules that matter
@@ -44,12 +45,8 @@ export interface RunError {
   at: string;
 }
 
-export interface RuntimeView {
-  state: RuntimeState;
-  stage?: string;
-  /** When the current wake-up began (for the elapsed seconds). */
-  since?: string;
-}
+/** The part of the server's runtime status the chat shows (`since`: for the elapsed seconds). */
+export type RuntimeView = Pick<RuntimeStatus, "state" | "stage" | "since">;
 
 export interface ChatState {
   conversations: Record<string, Conversation>;

@@ -15,9 +15,13 @@ import {
 import { signInPath } from "@/components/auth/session";
 import { getAccessToken, type SignedInUser } from "@/lib/client/auth";
 import { type ChannelSubscription, subscribeToChannel } from "@/lib/client/realtime";
-import type { ChatEvent, Conversation, Message, RuntimeState } from "@/lib/contracts";
+import type { ChatEvent, Conversation, Message } from "@/lib/contracts";
 import { newId } from "@/lib/contracts/ids";
+import { errorMessage } from "@/lib/errors";
 import type { Page } from "@/lib/ports";
+import type { RuntimeStatus } from "@/lib/services/runtime";
+import type { SendMessageResult } from "@/lib/services/send-message";
+import type { SettingsView } from "@/lib/services/settings";
 import { type Api, ApiError, createApi } from "./api";
 import {
   type ChatState,
@@ -38,24 +42,8 @@ import {
 
 export type Connection = "connecting" | "live" | "reconnecting";
 
-interface RuntimeStatusResponse {
-  state: RuntimeState;
-  stage?: string;
-  since?: string;
-  pending: number;
-}
-
-interface SettingsResponse {
-  prewarm: boolean;
-  hasApiKey: boolean;
-}
-
-interface SendResponse {
-  conversationId: string;
-  messageId: string;
-  duplicate: boolean;
-  conversation?: Conversation;
-}
+/** What the chat needs of the settings (the settings page owns the rest). */
+type ChatSettings = Pick<SettingsView, "prewarm" | "hasApiKey">;
 
 export interface ChatContextValue {
   user: SignedInUser;
@@ -65,7 +53,7 @@ export interface ChatContextValue {
   /** Conversations the server said do not exist (or are not ours). */
   notFound: Record<string, boolean>;
   /** Settings the chat cares about; undefined until loaded. */
-  settings?: SettingsResponse;
+  settings?: ChatSettings;
   clockOffsetMs: number;
   send(text: string): Promise<void>;
   retrySend(key: string): Promise<void>;
@@ -94,11 +82,6 @@ function activeIdFrom(pathname: string | null): string | undefined {
   return match?.[1];
 }
 
-function message(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** A run with no event for this long is checked against the store. */
 const QUIET_RUN_MS = 20_000;
 const STATUS_POLL_MS = 5_000;
@@ -114,7 +97,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   activeRef.current = activeId;
   const [connection, setConnection] = useState<Connection>("connecting");
   const [notFound, setNotFound] = useState<Record<string, boolean>>({});
-  const [settings, setSettings] = useState<SettingsResponse>();
+  const [settings, setSettings] = useState<ChatSettings>();
   const [notice, setNotice] = useState<string>();
   const lastEventAt = useRef(Date.now());
 
@@ -141,7 +124,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   }, [api]);
 
   const loadStatus = useCallback(async () => {
-    const s = await api.call<RuntimeStatusResponse>("/api/runtime/status");
+    const s = await api.call<RuntimeStatus>("/api/runtime/status");
     dispatch({ type: "runtime", runtime: { state: s.state, stage: s.stage, since: s.since } });
   }, [api]);
 
@@ -242,26 +225,26 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
 
   // First load: list, status, settings; warm the runtime unless the user turned it off.
   useEffect(() => {
-    void loadConversations().catch((err) => setNotice(message(err)));
+    void loadConversations().catch((err) => setNotice(errorMessage(err)));
     void loadStatus().catch(() => undefined);
     api
-      .call<SettingsResponse>("/api/settings")
+      .call<SettingsView>("/api/settings")
       .then((s) => {
         setSettings({ prewarm: s.prewarm, hasApiKey: s.hasApiKey });
         if (s.prewarm) {
           return api
-            .call<RuntimeStatusResponse>("/api/runtime/warm", { method: "POST" })
+            .call<RuntimeStatus>("/api/runtime/warm", { method: "POST" })
             .then((r) =>
               dispatch({ type: "runtime", runtime: { state: r.state, stage: r.stage, since: r.since } }),
             );
         }
       })
-      .catch((err) => console.warn("settings or warm-up failed", message(err)));
+      .catch((err) => console.warn("settings or warm-up failed", errorMessage(err)));
   }, [api, loadConversations, loadStatus]);
 
   // Opening a conversation loads (or catches up) its history.
   useEffect(() => {
-    if (activeId) void syncConversation(activeId).catch((err) => setNotice(message(err)));
+    if (activeId) void syncConversation(activeId).catch((err) => setNotice(errorMessage(err)));
   }, [activeId, syncConversation]);
 
   // Coming back to the tab or the network: catch up.
@@ -295,7 +278,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   const post = useCallback(
     async (key: string, text: string, conversationId: string | undefined) => {
       try {
-        const res = await api.call<SendResponse>("/api/chat", {
+        const res = await api.call<SendMessageResult>("/api/chat", {
           method: "POST",
           body: { text, idempotencyKey: key, ...(conversationId ? { conversationId } : {}) },
         });
@@ -319,7 +302,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
         }
         if (stateRef.current.runtime.state === "asleep") void loadStatus().catch(() => undefined);
       } catch (err) {
-        dispatch({ type: "send.failed", key, error: message(err) });
+        dispatch({ type: "send.failed", key, error: errorMessage(err) });
       }
     },
     [api, router, loadStatus],
@@ -379,7 +362,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
       // The runtime answers with an aborted final; if that is lost, the store has it.
       setTimeout(() => void syncConversation(id).catch(() => undefined), 3000);
     } catch (err) {
-      setNotice(`Could not stop: ${message(err)}`);
+      setNotice(`Could not stop: ${errorMessage(err)}`);
     }
   }, [api, syncConversation]);
 
@@ -392,7 +375,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
         });
         dispatch({ type: "conversation.upsert", conversation: res.conversation });
       } catch (err) {
-        setNotice(`Could not rename: ${message(err)}`);
+        setNotice(`Could not rename: ${errorMessage(err)}`);
         throw err;
       }
     },
@@ -406,7 +389,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
         dispatch({ type: "conversation.remove", conversationId });
         if (activeRef.current === conversationId) router.push("/");
       } catch (err) {
-        setNotice(`Could not delete: ${message(err)}`);
+        setNotice(`Could not delete: ${errorMessage(err)}`);
       }
     },
     [api, router],

@@ -5,9 +5,9 @@ import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { RequireSession } from "@/components/auth/session";
 import { ThemeToggle } from "@/components/theme-toggle";
 import { authFetch } from "@/lib/client/auth";
-import type { Provider, Settings } from "@/lib/contracts";
-
-type SettingsView = Settings & { hasApiKey: boolean };
+import type { Provider } from "@/lib/contracts";
+import { errorMessage } from "@/lib/errors";
+import type { SettingsView } from "@/lib/services/settings";
 
 const PROVIDERS: { value: Provider; label: string; hint: string }[] = [
   { value: "anthropic", label: "Anthropic", hint: "e.g. claude-sonnet-4-5" },
@@ -49,7 +49,7 @@ function SettingsForm() {
         setSaved(s);
         setDraft(s);
       })
-      .catch((err: unknown) => setStatus({ kind: "error", message: (err as Error).message }));
+      .catch((err: unknown) => setStatus({ kind: "error", message: errorMessage(err) }));
   }, []);
 
   const changes = useMemo(() => {
@@ -84,7 +84,7 @@ function SettingsForm() {
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     if (Object.keys(changes).length === 0) return;
-    await put(changes).catch((err: unknown) => setStatus({ kind: "error", message: (err as Error).message }));
+    await put(changes).catch((err: unknown) => setStatus({ kind: "error", message: errorMessage(err) }));
   }
 
   if (!draft) {

@@ -13,7 +13,8 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { LocalCloudInfo } from "../../lib/env";
-import type { LocalCloud } from "../../lib/local/cloud";
+import { errorMessage } from "../../lib/errors";
+import type { LocalCloud } from "../../lib/local-cloud/cloud";
 
 export interface CloudProcess {
   info: LocalCloudInfo;
@@ -61,7 +62,7 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
 }
 
 async function child(): Promise<void> {
-  const { startLocalCloud } = await import("../../lib/local/cloud");
+  const { startLocalCloud } = await import("../../lib/local-cloud/cloud");
   const send = (m: Ready | Failed) => process.send?.(m);
   try {
     const cloud = await startLocalCloud({
@@ -74,7 +75,7 @@ async function child(): Promise<void> {
     process.once("disconnect", stop);
     send({ type: "ready", info: cloud.info, file: cloud.file, firstUser: cloud.firstUser });
   } catch (err) {
-    send({ type: "failed", message: err instanceof Error ? err.message : String(err) });
+    send({ type: "failed", message: errorMessage(err) });
     process.exit(1);
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
+import { errorMessage } from "../../lib/errors";
 import type { FakeLlm, FakeReply, RecordedRequest } from "../fixtures/fake-llm";
 
 /*
@@ -100,7 +101,7 @@ export async function startLlmControl(llm: FakeLlm): Promise<LlmControl> {
         send(200, { ok: true });
       } else send(404, { error: "no such control route" });
     } catch (err) {
-      send(400, { error: err instanceof Error ? err.message : String(err) });
+      send(400, { error: errorMessage(err) });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

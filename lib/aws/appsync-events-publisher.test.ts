@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentEvent, agentChannel, type ChatEvent, MAX_EVENT_BYTES, nowIso } from "../contracts";
 import { AppError } from "../errors";
-import { type EventsServer, startEventsServer } from "../local/events";
-import { createTestJwtIssuer } from "../local/events/test-jwt";
+import { type EventsServer, startEventsServer } from "../local-cloud/events";
+import { createTestJwtIssuer } from "../testing/test-jwt";
 import { AppSyncEventsPublisher } from "./appsync-events-publisher";
 import { AppSyncEventsSubscriber } from "./appsync-events-subscriber";
 

@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { MAX_EVENT_BYTES, MAX_EVENTS_PER_PUBLISH } from "../contracts/channels";
 import type { AgentEvent, ChatEvent } from "../contracts/events";
-import { AppError, type ErrorCode } from "../errors";
+import { AppError, type ErrorCode, errorMessage } from "../errors";
 import type { EventPublisher } from "../ports";
 import {
   type AwsCredentialsProvider,
@@ -113,10 +113,14 @@ export class AppSyncEventsPublisher implements EventPublisher {
           await backoff(attempt);
           continue;
         }
-        throw new AppError("unavailable", `AppSync Events publish to ${channel} failed: ${errorText(err)}`, {
-          expose: false,
-          cause: err,
-        });
+        throw new AppError(
+          "unavailable",
+          `AppSync Events publish to ${channel} failed: ${errorMessage(err)}`,
+          {
+            expose: false,
+            cause: err,
+          },
+        );
       }
       const { text } = res;
       if (res.status >= 200 && res.status < 300) {
@@ -199,8 +203,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

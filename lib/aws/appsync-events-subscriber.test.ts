@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { agentChannel } from "../contracts";
-import { type EventsServer, type EventsServerOptions, startEventsServer } from "../local/events";
-import { createTestJwtIssuer } from "../local/events/test-jwt";
+import { type EventsServer, type EventsServerOptions, startEventsServer } from "../local-cloud/events";
+import { createTestJwtIssuer } from "../testing/test-jwt";
 import { AppSyncEventsPublisher } from "./appsync-events-publisher";
 import {
   AppSyncEventsSubscriber,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
+import { errorMessage } from "../errors";
 import type { EventSubscriber, Subscription } from "../ports";
 import {
   type AwsCredentialsProvider,
@@ -118,7 +119,7 @@ export class AppSyncEventsSubscriber implements EventSubscriber {
         break;
       } catch (err) {
         if (err instanceof EventsProtocolError || this.closed || attempt >= SUBSCRIBE_ATTEMPTS - 1) throw err;
-        this.log(`subscribe ${channel} failed (${(err as Error).message}); retrying`);
+        this.log(`subscribe ${channel} failed (${errorMessage(err)}); retrying`);
         await new Promise((r) => setTimeout(r, (this.opts.minReconnectDelayMs ?? 250) * 2 ** attempt));
       }
     }
@@ -134,7 +135,7 @@ export class AppSyncEventsSubscriber implements EventSubscriber {
         const current = this.ws;
         if (current && current.readyState === WebSocket.OPEN) {
           await this.request(current, { type: "unsubscribe", id }, id).catch((err) =>
-            this.log(`unsubscribe ${channel} failed: ${(err as Error).message}`),
+            this.log(`unsubscribe ${channel} failed: ${errorMessage(err)}`),
           );
         }
       },
@@ -263,7 +264,7 @@ export class AppSyncEventsSubscriber implements EventSubscriber {
       try {
         sub.onEvent(event);
       } catch (err) {
-        this.log(`event handler for ${sub.channel} threw: ${(err as Error).message}`);
+        this.log(`event handler for ${sub.channel} threw: ${errorMessage(err)}`);
       }
       return;
     }
@@ -309,7 +310,7 @@ export class AppSyncEventsSubscriber implements EventSubscriber {
     try {
       await this.connect();
     } catch (err) {
-      this.log(`reconnect failed: ${(err as Error).message}`);
+      this.log(`reconnect failed: ${errorMessage(err)}`);
       this.scheduleReconnect();
     }
   }

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { newId } from "../contracts";
 import { describeChatStoreContract } from "../ports/contract/chat-store";
 import { newUserId } from "../ports/contract/helpers";
+import { startTestDynamo } from "../testing/dynamo-test-server";
 import { DynamoChatStore } from "./dynamo-chat-store";
-import { startTestDynamo } from "./dynamo-test-server";
 
 const dynamo = startTestDynamo();
 

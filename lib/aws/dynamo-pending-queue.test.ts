@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { newId, type PendingItem } from "../contracts";
 import { newUserId } from "../ports/contract/helpers";
 import { describePendingQueueContract } from "../ports/contract/pending-queue";
+import { startTestDynamo } from "../testing/dynamo-test-server";
 import { DEFAULT_PENDING_TTL_SECONDS, DynamoPendingQueue } from "./dynamo-pending-queue";
-import { startTestDynamo } from "./dynamo-test-server";
 
 const dynamo = startTestDynamo();
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../contracts";
 import { newUserId } from "../ports/contract/helpers";
 import { describeSettingsStoreContract } from "../ports/contract/settings-store";
+import { startTestDynamo } from "../testing/dynamo-test-server";
 import { DynamoSettingsStore } from "./dynamo-settings-store";
-import { startTestDynamo } from "./dynamo-test-server";
 
 const dynamo = startTestDynamo();
 

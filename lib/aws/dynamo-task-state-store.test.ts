@@ -1,6 +1,6 @@
 import { describeTaskStateStoreContract } from "../ports/contract/task-state-store";
+import { startTestDynamo } from "../testing/dynamo-test-server";
 import { DynamoTaskStateStore } from "./dynamo-task-state-store";
-import { startTestDynamo } from "./dynamo-test-server";
 
 const dynamo = startTestDynamo();
 

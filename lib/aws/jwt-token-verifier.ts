@@ -3,7 +3,7 @@ import { FetchError, NonRetryableFetchError, WaitPeriodNotYetEndedJwkError } fro
 import type { Fetcher } from "aws-jwt-verify/https";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import { userIdSchema } from "../contracts";
-import { AppError } from "../errors";
+import { AppError, errorMessage } from "../errors";
 import type { TokenVerifier, VerifiedUser } from "../ports";
 
 export interface JwtTokenVerifierOptions {
@@ -29,7 +29,7 @@ class HttpFetcher implements Fetcher {
     try {
       res = await fetch(uri, { signal: AbortSignal.timeout(5_000) });
     } catch (err) {
-      throw new FetchError(uri, err instanceof Error ? err.message : String(err));
+      throw new FetchError(uri, errorMessage(err));
     }
     if (res.status !== 200)
       throw new NonRetryableFetchError(uri, `Status code is ${res.status}, expected 200`);

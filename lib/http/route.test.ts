@@ -7,7 +7,7 @@ import { JwtTokenVerifier } from "../aws/jwt-token-verifier";
 import type { Container } from "../container";
 import { LIMITS } from "../contracts";
 import { AppError } from "../errors";
-import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../local/cognito";
+import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../local-cloud/cognito";
 import { route as appRoute, json } from "./route";
 
 let dir: string;

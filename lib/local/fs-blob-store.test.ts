@@ -16,7 +16,10 @@ describe("FsBlobStore specifics", () => {
     const store = new FsBlobStore({ dir });
     await store.put("u/state.bin", new Uint8Array([1]));
     expect(readdirSync(join(dir, "u"))).toEqual(["state.bin"]);
-    await expect(store.put("../outside.bin", new Uint8Array([1]))).rejects.toThrow();
+    await expect(store.put("../outside.bin", new Uint8Array([1]))).rejects.toMatchObject({
+      code: "bad_request",
+      message: "invalid blob key",
+    });
     expect(existsSync(join(parent, "outside.bin"))).toBe(false);
   });
 

@@ -5,7 +5,7 @@ import { DynamoPendingQueue } from "../aws/dynamo-pending-queue";
 import { DynamoSettingsStore } from "../aws/dynamo-settings-store";
 import { DynamoTaskStateStore } from "../aws/dynamo-task-state-store";
 import type { AgentEvent, ChatEvent } from "../contracts";
-import { LOCAL_DYNAMO_CREDENTIALS, type LocalDynamo, startLocalDynamo } from "../local/dynamo";
+import { LOCAL_DYNAMO_CREDENTIALS, type LocalDynamo, startLocalDynamo } from "../local-cloud/dynamo";
 import type { EventPublisher, LaunchResult, RuntimeLauncher } from "../ports";
 
 /*

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAdapters } from "@/lib/adapters";
 import { configFromLocalCloud } from "@/lib/env";
-import { type LocalCloud, startLocalCloud } from "@/lib/local/cloud";
+import { type LocalCloud, startLocalCloud } from "@/lib/local-cloud/cloud";
 import { GET as route } from "./route";
 
 let dir: string;

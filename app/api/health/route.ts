@@ -1,6 +1,6 @@
 import type { AppConfig } from "@/lib/env";
 import { json, route } from "@/lib/http/route";
-import { checkLocalServices } from "@/lib/local/health";
+import { checkLocalServices } from "@/lib/local-cloud/health";
 
 export const dynamic = "force-dynamic";
 

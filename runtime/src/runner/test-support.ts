@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { AppSyncEventsSubscriber } from "../../../lib/aws/appsync-events-subscriber";
 import { type ChatEvent, chatEventSchema, type Message, newId } from "../../../lib/contracts";
 import { type AppConfig, loadConfig } from "../../../lib/env";
-import { type LocalCloud, startLocalCloud } from "../../../lib/local/cloud";
+import { type LocalCloud, startLocalCloud } from "../../../lib/local-cloud/cloud";
 import type { Subscription } from "../../../lib/ports";
 import { sendMessage } from "../../../lib/services/send-message";
 import { createRunnerPorts } from "../container";

@@ -1,8 +1,8 @@
 import { ECSClient, ListTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoClient, toDocumentClient } from "../../lib/aws/dynamo-client";
-import { DynamoTaskStateStore } from "../../lib/aws/dynamo-task-state-store";
-import type { AwsCredentialsProvider } from "../../lib/aws/sigv4";
+import { createDynamoClient, toDocumentClient } from "../lib/aws/dynamo-client";
+import { DynamoTaskStateStore } from "../lib/aws/dynamo-task-state-store";
+import type { AwsCredentialsProvider } from "../lib/aws/sigv4";
 import {
   defaultIo,
   type Io,
@@ -16,7 +16,7 @@ import {
   UsageError,
 } from "./common";
 
-const HELP = `Usage: npx tsx amplify/scripts/stop-runtime.ts (--email <address> | --sub <id> | --all) [--outputs <file>]
+const HELP = `Usage: npx tsx ops/stop-runtime.ts (--email <address> | --sub <id> | --all) [--outputs <file>]
 
 Stops a user's agent runtime (the Fargate task) now, instead of waiting for its idle
 timeout. The runtime gets SIGTERM and saves OpenClaw's state before it exits; the next
@@ -43,7 +43,7 @@ export async function main(argv: string[], io: Io = defaultIo, deps: StopDeps = 
   const outputs = loadOutputs(opts.values.outputs);
   const env = serverEnv(outputs);
   const ecs = deps.ecs ?? new ECSClient({ region: region(outputs) });
-  const reason = "stopped by amplify/scripts/stop-runtime.ts";
+  const reason = "stopped by ops/stop-runtime.ts";
 
   if (opts.values.all) {
     const tasks: string[] = [];

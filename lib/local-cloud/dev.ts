@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_PORTS, type LocalCloud, startLocalCloud } from "./cloud";
+import { errorMessage } from "../errors";
+import { type LocalCloud, startLocalCloud } from "./cloud";
+import { HOST as APP_HOST, APP_PORT, assertPortsFree, DEFAULT_PORTS, DEV_PORTS } from "./ports";
 
 /*
  * `npm run dev`: starts the local cloud with its state in `.local/`, then `next dev` on
@@ -12,8 +13,6 @@ import { DEFAULT_PORTS, type LocalCloud, startLocalCloud } from "./cloud";
  * state first (a new user pool, a new first user, empty tables).
  */
 
-const APP_HOST = "127.0.0.1";
-const APP_PORT = 3000;
 const APP_URL = `http://localhost:${APP_PORT}`;
 const STOP_DEADLINE_MS = 10_000;
 
@@ -23,14 +22,6 @@ const stateDir = join(root, ".local");
 function usage(): never {
   console.error("usage: npm run dev [-- --reset]\n  --reset   wipe the local state (.local/) first");
   process.exit(2);
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createServer();
-    probe.once("error", () => done(false));
-    probe.listen(port, APP_HOST, () => probe.close(() => done(true)));
-  });
 }
 
 function banner(cloud: LocalCloud): string {
@@ -56,10 +47,10 @@ async function main(): Promise<void> {
   if (args.some((a) => a !== "--reset")) usage();
   const reset = args.includes("--reset");
 
-  if (!(await portIsFree(APP_PORT))) {
-    console.error(
-      `npm run dev: port ${APP_PORT} on ${APP_HOST} is already in use (another \`npm run dev\` or \`next dev\`?). Stop it and try again.`,
-    );
+  try {
+    await assertPortsFree(DEV_PORTS, "npm run dev");
+  } catch (err) {
+    console.error(errorMessage(err));
     process.exit(1);
   }
 
@@ -72,7 +63,7 @@ async function main(): Promise<void> {
       log: (line) => console.log(`[events] ${line}`),
     });
   } catch (err) {
-    console.error(`npm run dev: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`npm run dev: ${errorMessage(err)}`);
     console.error(
       `(the local cloud uses ports ${Object.entries(DEFAULT_PORTS)
         .map(([k, v]) => `${v} ${k}`)

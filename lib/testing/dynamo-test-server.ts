@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
-import { LOCAL_DYNAMO_CREDENTIALS, type LocalDynamo, startLocalDynamo } from "../local/dynamo";
-import { createDynamoClient, toDocumentClient } from "./dynamo-client";
+import { createDynamoClient, toDocumentClient } from "../aws/dynamo-client";
+import { LOCAL_DYNAMO_CREDENTIALS, type LocalDynamo, startLocalDynamo } from "../local-cloud/dynamo";
 
 export interface TestDynamo {
   readonly local: LocalDynamo;

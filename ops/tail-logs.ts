@@ -1,8 +1,8 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoClient, toDocumentClient } from "../../lib/aws/dynamo-client";
-import { DynamoTaskStateStore } from "../../lib/aws/dynamo-task-state-store";
-import type { AwsCredentialsProvider } from "../../lib/aws/sigv4";
+import { createDynamoClient, toDocumentClient } from "../lib/aws/dynamo-client";
+import { DynamoTaskStateStore } from "../lib/aws/dynamo-task-state-store";
+import type { AwsCredentialsProvider } from "../lib/aws/sigv4";
 import {
   defaultIo,
   type Io,
@@ -16,7 +16,7 @@ import {
   UsageError,
 } from "./common";
 
-const HELP = `Usage: npx tsx amplify/scripts/tail-logs.ts [--email <address> | --sub <id>] [--since <15m|2h|1d>] [--follow]
+const HELP = `Usage: npx tsx ops/tail-logs.ts [--email <address> | --sub <id>] [--since <15m|2h|1d>] [--follow]
 
 Prints the agent runtimes' logs (CloudWatch log group in amplify_outputs.json). With a
 user, only the streams of that user's current task (or lines that mention the user).

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AwsCredentialsProvider } from "../../lib/aws/sigv4";
+import type { AwsCredentialsProvider } from "../lib/aws/sigv4";
 import {
   cognitoCall,
   defaultIo,
@@ -13,7 +13,7 @@ import {
   UsageError,
 } from "./common";
 
-const HELP = `Usage: npx tsx amplify/scripts/invite-user.ts --email <address> [--resend] [--outputs <file>]
+const HELP = `Usage: npx tsx ops/invite-user.ts --email <address> [--resend] [--outputs <file>]
 
 Invites a user to the app. Self sign-up is off, so this is how anyone gets in: Cognito
 creates the user (email marked verified) and emails a temporary password; the first

@@ -1,6 +1,6 @@
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import type { AwsCredentialsProvider } from "../../lib/aws/sigv4";
-import { SsmSecretStore } from "../../lib/aws/ssm-secret-store";
+import type { AwsCredentialsProvider } from "../lib/aws/sigv4";
+import { SsmSecretStore } from "../lib/aws/ssm-secret-store";
 import {
   defaultIo,
   type Io,
@@ -17,8 +17,8 @@ import {
 } from "./common";
 
 const HELP = `Usage:
-  npx tsx amplify/scripts/set-secret.ts llm-key (--email <address> | --sub <id>) [--outputs <file>]
-  npx tsx amplify/scripts/set-secret.ts telegram [--outputs <file>]
+  npx tsx ops/set-secret.ts llm-key (--email <address> | --sub <id>) [--outputs <file>]
+  npx tsx ops/set-secret.ts telegram [--outputs <file>]
 
 Stores a secret as an SSM Parameter Store SecureString under the app's prefix (SSM_PREFIX
 in amplify_outputs.json). The value is read from stdin when piped, otherwise from a prompt
@@ -84,7 +84,7 @@ export async function main(argv: string[], io: Io = defaultIo, deps: SetSecretDe
   io.out(
     `Stored the bot token (bot ${token.split(":")[0]}) and a new webhook secret under ${env.SSM_PREFIX}/telegram/.`,
   );
-  io.out("Next: npx tsx amplify/scripts/register-webhook.ts --identifier <your ampx deploy identifier>");
+  io.out("Next: npx tsx ops/register-webhook.ts --identifier <your ampx deploy identifier>");
   return 0;
 }
 

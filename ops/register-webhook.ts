@@ -15,7 +15,7 @@ import {
   UsageError,
 } from "./common";
 
-const HELP = `Usage: npx tsx amplify/scripts/register-webhook.ts (--identifier <id> | --url <app url>) [--outputs <file>]
+const HELP = `Usage: npx tsx ops/register-webhook.ts (--identifier <id> | --url <app url>) [--outputs <file>]
 
 Points the Telegram bot at the app: setWebhook to <app url>/api/telegram with the webhook
 secret stored by \`set-secret.ts telegram\` (Telegram sends it in the

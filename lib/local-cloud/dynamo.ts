@@ -11,11 +11,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { createDynamoClient } from "../aws/dynamo-client";
 import { TABLE } from "../contracts/table";
+import { errorMessage } from "../errors";
 
 /*
  * The local DynamoDB: dynalite (pure JS, LevelDB on disk or in memory) on 127.0.0.1.
  * dynalite has no TransactWriteItems and never deletes expired TTL items, so the stores
- * use single-item conditional writes and filter expired items on read (DESIGN.md §6).
+ * use single-item conditional writes and filter expired items on read.
  */
 
 export const DEFAULT_TABLE_NAME = "openclaw";
@@ -69,11 +70,11 @@ async function assertDataDirFree(dir: string): Promise<void> {
     await db.open();
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    const locked = cause?.code === "LEVEL_LOCKED" || /lock/i.test(String((err as Error).message));
+    const locked = cause?.code === "LEVEL_LOCKED" || /lock/i.test(errorMessage(err));
     throw new Error(
       locked
         ? `DynamoDB data directory ${dir} is in use by another process (is \`npm run dev\` already running?)`
-        : `cannot open DynamoDB data directory ${dir}: ${(err as Error).message}`,
+        : `cannot open DynamoDB data directory ${dir}: ${errorMessage(err)}`,
       { cause: err },
     );
   }

@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type AwsCredentialsProvider, defaultCredentialsProvider, signRequest } from "../../lib/aws/sigv4";
-import { type AmplifyOutputs, readAmplifyOutputs } from "../outputs";
+import { type AmplifyOutputs, readAmplifyOutputs } from "../amplify/outputs";
+import { type AwsCredentialsProvider, defaultCredentialsProvider, signRequest } from "../lib/aws/sigv4";
+import { errorMessage } from "../lib/errors";
 
 /*
- * Shared plumbing of the ops scripts (`npx tsx amplify/scripts/<name>.ts --help`). They
+ * Shared plumbing of the ops scripts (`npx tsx ops/<name>.ts --help`). They
  * read names and endpoints from amplify_outputs.json, use the caller's AWS credentials
  * (the default provider chain: AWS_PROFILE, SSO, environment), and never print a secret.
  */
@@ -58,7 +59,7 @@ export function parseOptions(
       strict: true,
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
   if (parsed.values.help) {
     io.out(help);
@@ -192,15 +193,13 @@ export async function readSecret(prompt: string): Promise<string> {
   }
 }
 
-/** Runs a script's main when the file is executed directly (`tsx amplify/scripts/x.ts`). */
+/** Runs a script's main when the file is executed directly (`tsx ops/x.ts`). */
 export function runIfMain(url: string, main: (argv: string[], io: Io) => Promise<number>): void {
   if (!process.argv[1] || url !== pathToFileURL(resolve(process.argv[1])).href) return;
   main(process.argv.slice(2), defaultIo).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(
-        err instanceof UsageError ? `usage: ${err.message} (see --help)` : (err as Error).message,
-      );
+      console.error(err instanceof UsageError ? `usage: ${err.message} (see --help)` : errorMessage(err));
       process.exit(err instanceof UsageError ? 64 : 1);
     },
   );

@@ -21,9 +21,9 @@ export interface NamespaceConfig {
 export type NamespacesConfig = Record<string, NamespaceConfig>;
 
 /**
- * The app's namespaces (DESIGN.md section 3): browsers subscribe to their own `chat`
- * paths with Cognito, the server and runtime publish with IAM; `agent` is IAM only.
- * No namespace accepts the API key.
+ * The app's namespaces, as amplify/realtime/resource.ts deploys them: browsers subscribe
+ * to their own `chat` paths with Cognito, the server and runtime publish with IAM; `agent`
+ * is IAM only. No namespace accepts the API key.
  */
 export function defaultNamespaces(): NamespacesConfig {
   return {

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { defaultIo, type Io, loadOutputs, parseOptions, region, runIfMain, serverEnv, str } from "./common";
 
-const HELP = `Usage: npx tsx amplify/scripts/sandbox-env.ts [--write <file>] [--outputs <file>]
+const HELP = `Usage: npx tsx ops/sandbox-env.ts [--write <file>] [--outputs <file>]
 
 Prints the server configuration of a deployed backend (after \`npx ampx sandbox\`) as
 environment variables, the names lib/env.ts reads (APP_MODE=aws, TABLE_NAME, ...).
@@ -21,7 +21,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   const text = renderEnv({ ...serverEnv(outputs), AWS_REGION: region(outputs) });
   const file = str(opts.values.write);
   if (file) {
-    writeFileSync(file, `# Written by amplify/scripts/sandbox-env.ts from amplify_outputs.json\n${text}`);
+    writeFileSync(file, `# Written by ops/sandbox-env.ts from amplify_outputs.json\n${text}`);
     io.out(`Wrote ${file}`);
   } else io.out(text.trimEnd());
   return 0;

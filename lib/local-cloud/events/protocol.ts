@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * Wire shapes of AppSync Events (DESIGN.md section 5) as the emulator speaks them.
+ * Wire shapes of AppSync Events (its HTTP publish and WebSocket protocols) as the emulator speaks them.
  * Errors are `{errors: [{errorType, message}]}` everywhere; HTTP adds `x-amzn-errortype`.
  */
 

@@ -2,7 +2,7 @@ import { BackendIdentifierConversions } from "@aws-amplify/platform-core";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { defaultIo, type Io, loadOutputs, parseOptions, region, runIfMain, str, UsageError } from "./common";
 
-const HELP = `Usage: npx tsx amplify/scripts/app-url.ts --identifier <id> [--outputs <file>]
+const HELP = `Usage: npx tsx ops/app-url.ts --identifier <id> [--outputs <file>]
 
 Prints the web app's URL: the AppUrl output of the hosting stack that
 \`npx ampx deploy --identifier <id>\` created. (A sandbox has no hosting: run

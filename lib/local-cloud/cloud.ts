@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createNetServer } from "node:net";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { JwtTokenVerifier } from "../aws/jwt-token-verifier";
@@ -8,6 +7,7 @@ import { type LocalCloudInfo, localCloudInfoSchema } from "../env";
 import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "./cognito";
 import { DEFAULT_TABLE_NAME, type LocalDynamo, startLocalDynamo } from "./dynamo";
 import { type EventsServer, startEventsServer } from "./events";
+import { APP_PORT, assertPortsFree, DEFAULT_PORTS } from "./ports";
 
 /*
  * The embedded local cloud that `npm run dev` starts: DynamoDB (dynalite), AppSync Events
@@ -28,9 +28,8 @@ import { type EventsServer, startEventsServer } from "./events";
  *   runtime/              local agent runtimes (one folder per user)
  */
 
-/** Fixed ports of `npm run dev` (documented in docs/local-mode.md). The app itself is on 3000. */
-export const DEFAULT_PORTS = { dynamodb: 4310, events: 4311, cognito: 4312 } as const;
-export const DEFAULT_APP_URL = "http://localhost:3000";
+export { DEFAULT_PORTS } from "./ports";
+export const DEFAULT_APP_URL = `http://localhost:${APP_PORT}`;
 export const LOCAL_REGION = "us-east-1";
 const MARKER = ".openclaw-local-state";
 
@@ -96,30 +95,6 @@ function resetStateDir(stateDir: string): void {
   rmSync(stateDir, { recursive: true, force: true });
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createNetServer();
-    probe.once("error", () => done(false));
-    probe.listen(port, "127.0.0.1", () => probe.close(() => done(true)));
-  });
-}
-
-/**
- * Checks the fixed ports before anything starts, so that a second `npm run dev` gets one
- * message naming every taken port instead of a half-started cloud. Each server still
- * reports a port taken in between with its own clear error.
- */
-async function assertPortsFree(ports: Record<string, number>): Promise<void> {
-  const taken: string[] = [];
-  for (const [service, port] of Object.entries(ports)) {
-    if (port !== 0 && !(await portIsFree(port))) taken.push(`${port} (${service})`);
-  }
-  if (taken.length > 0)
-    throw new Error(
-      `cannot start the local cloud: port${taken.length > 1 ? "s" : ""} ${taken.join(", ")} on 127.0.0.1 ${taken.length > 1 ? "are" : "is"} already in use. Is another \`npm run dev\` running? Stop it, or free the port${taken.length > 1 ? "s" : ""}.`,
-    );
-}
-
 /**
  * Starts the local cloud. Data survives a restart with the same `stateDir`. A taken port is
  * an error naming the service and the port; everything started so far is stopped again.
@@ -128,7 +103,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
   const stateDir = resolve(opts.stateDir);
   const ports = { ...DEFAULT_PORTS, ...opts.ports };
   // Before any reset: a running instance's state must not be wiped under it.
-  await assertPortsFree(ports);
+  await assertPortsFree(ports, "cannot start the local cloud");
   if (opts.reset) resetStateDir(stateDir);
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(join(stateDir, MARKER), "The local cloud of `npm run dev`. Safe to delete.\n");

@@ -7,6 +7,7 @@ import { Amplify } from "aws-amplify";
 import { confirmSignIn, fetchAuthSession, signIn, signOut } from "aws-amplify/auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JwtTokenVerifier } from "../aws/jwt-token-verifier";
+import { authErrorMessage } from "../client/auth";
 import { AppError } from "../errors";
 import {
   createLocalUser,
@@ -121,15 +122,18 @@ describe("sign-in through aws-amplify against cognito-local", () => {
     expect(await res.json()).toMatchObject({ __type: "NotAuthorizedException" });
   });
 
-  it("rejects a wrong password", async () => {
+  it("rejects a wrong password with an error the sign-in form reads as one", async () => {
     await signOut();
-    await expect(
-      signIn({
-        username: setup.firstUser.email,
-        password: "Wrong-password-1",
-        options: { authFlowType: "USER_PASSWORD_AUTH" },
-      }),
-    ).rejects.toThrow();
+    const err = await signIn({
+      username: setup.firstUser.email,
+      password: "Wrong-password-1",
+      options: { authFlowType: "USER_PASSWORD_AUTH" },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // cognito-local names it InvalidPasswordException, Cognito NotAuthorizedException.
+    expect(authErrorMessage(err)).toBe("Wrong email or password.");
   });
 
   it("handles NEW_PASSWORD_REQUIRED for a user with a temporary password", async () => {

@@ -6,9 +6,9 @@ import { encodeAuthSubprotocol } from "../../aws/appsync-events-subscriber";
 import { signRealtimeAuthorization, signRequest } from "../../aws/sigv4";
 import { installLocalWebSocket } from "../../client/local-websocket";
 import { MAX_EVENT_BYTES } from "../../contracts";
+import { createTestJwtIssuer } from "../../testing/test-jwt";
 import { defaultNamespaces } from "./namespaces";
 import { type EventsServer, startEventsServer } from "./server";
-import { createTestJwtIssuer } from "./test-jwt";
 
 /*
  * The emulator driven by the real aws-amplify client (as the browser uses it), plus a raw

@@ -9,10 +9,10 @@ import { ECSClient, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DynamoTaskStateStore } from "../../lib/aws/dynamo-task-state-store";
-import { startTestDynamo } from "../../lib/aws/dynamo-test-server";
-import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../../lib/local/cognito";
-import type { AmplifyOutputs } from "../outputs";
+import type { AmplifyOutputs } from "../amplify/outputs";
+import { DynamoTaskStateStore } from "../lib/aws/dynamo-task-state-store";
+import { ensureLocalAuth, type LocalCognito, startLocalCognito } from "../lib/local-cloud/cognito";
+import { startTestDynamo } from "../lib/testing/dynamo-test-server";
 import * as appUrl from "./app-url";
 import type { Io } from "./common";
 import * as invite from "./invite-user";
@@ -331,7 +331,7 @@ describe("stop-runtime", () => {
 
 describe("sandbox-env", () => {
   it("prints the server configuration under the names lib/env.ts reads, and loadConfig accepts it", async () => {
-    const { loadConfig } = await import("../../lib/env");
+    const { loadConfig } = await import("../lib/env");
     const out = io();
     await sandboxEnv.main(["--outputs", outputsFile], out);
     const env = Object.fromEntries(
