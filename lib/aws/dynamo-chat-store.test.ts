@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { newId } from "../contracts";
-import { describeChatStoreContract } from "../ports/contract/chat-store";
-import { newUserId } from "../ports/contract/helpers";
 import { startTestDynamo } from "../testing/dynamo-test-server";
+import { describeChatStoreContract } from "../testing/port-contracts/chat-store";
+import { newUserId } from "../testing/port-contracts/helpers";
 import { DynamoChatStore } from "./dynamo-chat-store";
 
 const dynamo = startTestDynamo();

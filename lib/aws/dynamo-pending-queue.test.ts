@@ -1,9 +1,9 @@
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { newId, type PendingItem } from "../contracts";
-import { newUserId } from "../ports/contract/helpers";
-import { describePendingQueueContract } from "../ports/contract/pending-queue";
 import { startTestDynamo } from "../testing/dynamo-test-server";
+import { newUserId } from "../testing/port-contracts/helpers";
+import { describePendingQueueContract } from "../testing/port-contracts/pending-queue";
 import { DEFAULT_PENDING_TTL_SECONDS, DynamoPendingQueue } from "./dynamo-pending-queue";
 
 const dynamo = startTestDynamo();

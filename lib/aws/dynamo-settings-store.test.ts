@@ -1,9 +1,9 @@
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../contracts";
-import { newUserId } from "../ports/contract/helpers";
-import { describeSettingsStoreContract } from "../ports/contract/settings-store";
 import { startTestDynamo } from "../testing/dynamo-test-server";
+import { newUserId } from "../testing/port-contracts/helpers";
+import { describeSettingsStoreContract } from "../testing/port-contracts/settings-store";
 import { DynamoSettingsStore } from "./dynamo-settings-store";
 
 const dynamo = startTestDynamo();

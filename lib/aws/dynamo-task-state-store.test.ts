@@ -1,5 +1,5 @@
-import { describeTaskStateStoreContract } from "../ports/contract/task-state-store";
 import { startTestDynamo } from "../testing/dynamo-test-server";
+import { describeTaskStateStoreContract } from "../testing/port-contracts/task-state-store";
 import { DynamoTaskStateStore } from "./dynamo-task-state-store";
 
 const dynamo = startTestDynamo();

@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeBlobStoreContract } from "../ports/contract/blob-store";
+import { describeBlobStoreContract } from "../testing/port-contracts/blob-store";
 import { createS3Client, S3BlobStore } from "./s3-blob-store";
 
 /*

@@ -7,8 +7,8 @@ import {
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { newUserId } from "../ports/contract/helpers";
-import { describeSecretStoreContract } from "../ports/contract/secret-store";
+import { newUserId } from "../testing/port-contracts/helpers";
+import { describeSecretStoreContract } from "../testing/port-contracts/secret-store";
 import { SsmSecretStore } from "./ssm-secret-store";
 
 /*

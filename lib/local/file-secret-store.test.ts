@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AppError } from "../errors";
-import { newUserId } from "../ports/contract/helpers";
-import { describeSecretStoreContract } from "../ports/contract/secret-store";
+import { newUserId } from "../testing/port-contracts/helpers";
+import { describeSecretStoreContract } from "../testing/port-contracts/secret-store";
 import { FileSecretStore } from "./file-secret-store";
 
 const parent = mkdtempSync(join(tmpdir(), "secrets-"));

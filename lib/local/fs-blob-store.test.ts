@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { describeBlobStoreContract } from "../ports/contract/blob-store";
+import { describeBlobStoreContract } from "../testing/port-contracts/blob-store";
 import { FsBlobStore } from "./fs-blob-store";
 
 const parent = mkdtempSync(join(tmpdir(), "fs-blob-"));

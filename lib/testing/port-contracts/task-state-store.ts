@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { TaskState } from "../../contracts";
-import type { TaskStateStore } from "../index";
+import type { TaskStateStore } from "../../ports";
 import { isoAt, newUserId } from "./helpers";
 
 type Next = Omit<TaskState, "userId" | "version">;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SecretName } from "../../contracts";
 import { AppError } from "../../errors";
-import type { SecretStore } from "../index";
+import type { SecretStore } from "../../ports";
 import { newUserId } from "./helpers";
 
 const NAME: SecretName = "llm-api-key";

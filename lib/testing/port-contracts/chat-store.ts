@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Conversation, type Message, newId } from "../../contracts";
 import { AppError } from "../../errors";
-import type { ChatStore } from "../index";
+import type { ChatStore } from "../../ports";
 import { isoAt, newUserId } from "./helpers";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../errors";
-import type { BlobStore } from "../index";
+import type { BlobStore } from "../../ports";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS, type Settings } from "../../contracts";
 import { AppError } from "../../errors";
-import type { SettingsStore } from "../index";
+import type { SettingsStore } from "../../ports";
 import { newUserId } from "./helpers";
 
 /** The SettingsStore contract: every implementation must pass it. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { newId, type PendingItem } from "../../contracts";
-import type { PendingQueue } from "../index";
+import type { PendingQueue } from "../../ports";
 import { newUserId } from "./helpers";
 
 function item(userId: string, offsetMs = 0, text = "hello"): PendingItem {
