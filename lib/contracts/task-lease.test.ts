@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TaskState } from "./models";
-import { decideEnsure, isIdlePastGrace, isStale, LEASE, runtimeStateOf } from "./task-lease";
+import { decideEnsure, isIdlePastGrace, isStale, LEASE, needsTaskCheck, runtimeStateOf } from "./task-lease";
 
 const NOW = Date.parse("2026-12-01T12:00:00.000Z");
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
@@ -26,20 +26,35 @@ describe("the task lease", () => {
   });
 
   it.each([
-    ["Idle", {}, "launch"],
-    ["Running", { heartbeatAt: ago(LEASE.runningStaleMs + 1), taskRef: "t" }, "launch"],
-    ["Running", { heartbeatAt: ago(1_000), taskRef: "t" }, "verify"],
-    ["Starting", { heartbeatAt: ago(1_000) }, "reuse"],
-    ["Starting", { heartbeatAt: ago(1_000), taskRef: "t" }, "verify"],
-    ["Starting", { heartbeatAt: ago(LEASE.startingStaleMs + 1), taskRef: "t" }, "launch"],
-    ["Stopping", { heartbeatAt: ago(1_000), taskRef: "t" }, "wait"],
-    ["Stopping", { heartbeatAt: ago(LEASE.runningStaleMs + 1), taskRef: "t" }, "launch"],
-  ] as const)("decides %s %o → %s", (status, patch, decision) => {
-    expect(decideEnsure(row({ status, ...patch }), NOW, NOW + 1)).toBe(decision);
+    ["Idle", {}, undefined, "launch"],
+    ["Running", { heartbeatAt: ago(LEASE.runningStaleMs + 1), taskRef: "t" }, undefined, "launch"],
+    ["Running", { heartbeatAt: ago(1_000), taskRef: "t" }, true, "reuse"],
+    ["Running", { heartbeatAt: ago(1_000), taskRef: "t" }, false, "launch"],
+    ["Starting", { heartbeatAt: ago(1_000) }, undefined, "reuse"],
+    ["Starting", { heartbeatAt: ago(1_000), taskRef: "t" }, true, "reuse"],
+    ["Starting", { heartbeatAt: ago(1_000), taskRef: "t" }, false, "launch"],
+    ["Starting", { heartbeatAt: ago(LEASE.startingStaleMs + 1), taskRef: "t" }, undefined, "launch"],
+    ["Stopping", { heartbeatAt: ago(1_000), taskRef: "t" }, true, "wait"],
+    ["Stopping", { heartbeatAt: ago(1_000), taskRef: "t" }, false, "launch"],
+    ["Stopping", { heartbeatAt: ago(LEASE.runningStaleMs + 1), taskRef: "t" }, undefined, "launch"],
+  ] as const)("decides %s %o (task alive: %s) → %s", (status, patch, alive, decision) => {
+    expect(decideEnsure(row({ status, ...patch }), NOW, NOW + 1, alive)).toBe(decision);
+  });
+
+  it("asks the launcher only about a live-looking row that names a task", () => {
+    expect(needsTaskCheck(row({ heartbeatAt: ago(1_000), taskRef: "t" }), NOW)).toBe(true);
+    expect(needsTaskCheck(row({ status: "Stopping", heartbeatAt: ago(1_000), taskRef: "t" }), NOW)).toBe(
+      true,
+    );
+    expect(needsTaskCheck(row({ heartbeatAt: ago(1_000) }), NOW)).toBe(false);
+    expect(needsTaskCheck(row({ heartbeatAt: ago(LEASE.runningStaleMs + 1), taskRef: "t" }), NOW)).toBe(
+      false,
+    );
+    expect(needsTaskCheck(row({ status: "Idle", taskRef: "t" }), NOW)).toBe(false);
   });
 
   it("stops waiting for a live Stopping runtime once the wait is over", () => {
-    expect(decideEnsure(row({ status: "Stopping", heartbeatAt: ago(1_000) }), NOW, NOW)).toBe("reuse");
+    expect(decideEnsure(row({ status: "Stopping", heartbeatAt: ago(1_000) }), NOW, NOW, true)).toBe("reuse");
   });
 
   it.each([
@@ -52,6 +67,12 @@ describe("the task lease", () => {
     ["Stopping", { heartbeatAt: ago(LEASE.runningStaleMs + 1) }, false, "asleep"],
   ] as const)("shows %s %o (running: %s) as %s", (status, patch, running, state) => {
     expect(runtimeStateOf(row({ status, ...patch }), NOW, running)).toBe(state);
+  });
+
+  it("shows a fresh row whose task the launcher says is gone as asleep", () => {
+    const fresh = row({ heartbeatAt: ago(1_000), taskRef: "t" });
+    expect(runtimeStateOf(fresh, NOW, false, true)).toBe("ready");
+    expect(runtimeStateOf(fresh, NOW, false, false)).toBe("asleep");
   });
 
   it("is idle past grace only after the idle timeout plus the watchdog's grace", () => {

@@ -52,31 +52,44 @@ export function isStale(row: TaskState, now: number, timings: LeaseTimings = LEA
  * What a caller that needs the user's runtime does with the row it read:
  * - `launch`: take the row to Starting (compare-and-set) and start a runtime;
  * - `wait`: a live runtime is stopping; read again shortly;
- * - `verify`: the row claims a task; ask the launcher whether it is alive (dead means launch);
  * - `reuse`: a runtime is on its way or up; just wake it.
+ *
+ * `taskAlive` is the launcher's answer for the row's task (ECS DescribeTasks, or the local
+ * process), when the row names one and is not stale; `needsTaskCheck` says when to ask.
+ * A task that is gone is replaced at once, whatever its row says, so a runtime killed
+ * mid-run or mid-shutdown never leaves the next message waiting for its heartbeat to age.
  */
-export type EnsureDecision = "launch" | "wait" | "verify" | "reuse";
+export type EnsureDecision = "launch" | "wait" | "reuse";
+
+export function needsTaskCheck(row: TaskState, now: number, timings: LeaseTimings = LEASE): boolean {
+  return row.status !== "Idle" && row.taskRef !== undefined && !isStale(row, now, timings);
+}
 
 export function decideEnsure(
   row: TaskState,
   now: number,
   waitUntil: number,
+  taskAlive: boolean | undefined,
   timings: LeaseTimings = LEASE,
 ): EnsureDecision {
-  if (row.status === "Idle" || isStale(row, now, timings)) return "launch";
+  if (row.status === "Idle" || isStale(row, now, timings) || taskAlive === false) return "launch";
   if (row.status === "Stopping") return now < waitUntil ? "wait" : "reuse";
   // Starting before the launcher recorded the task: the launch is in flight.
-  return row.taskRef ? "verify" : "reuse";
+  return "reuse";
 }
 
-/** The runtime's state as the UI shows it. `running`: a queue item is claimed under a live lease. */
+/**
+ * The runtime's state as the UI shows it. `running`: a queue item is claimed under a live
+ * lease; `taskAlive`: the launcher's answer, when it was asked (see needsTaskCheck).
+ */
 export function runtimeStateOf(
   row: TaskState,
   now: number,
   running: boolean,
+  taskAlive?: boolean,
   timings: LeaseTimings = LEASE,
 ): RuntimeState {
-  if (row.status === "Idle" || isStale(row, now, timings)) return "asleep";
+  if (row.status === "Idle" || isStale(row, now, timings) || taskAlive === false) return "asleep";
   if (row.status === "Starting") return "waking";
   if (row.status === "Stopping") return "stopping";
   return running ? "busy" : "ready";

@@ -162,15 +162,41 @@ describe("ensureRuntime", () => {
       idleTimeoutMinutes: 15,
     });
     if (!stopping) throw new Error("setup failed");
+    const launcher = new CountingLauncher();
+    launcher.alive.add("local:998");
     setTimeout(() => {
+      launcher.alive.delete("local:998");
       void h.ports.taskStates.compareAndSet(userId, stopping.version, {
         status: "Idle",
         idleTimeoutMinutes: 15,
       });
     }, 200);
-    const launcher = new CountingLauncher();
     const state = await ensureRuntime(deps(launcher), userId, opts);
     expect(launcher.launches).toHaveLength(1);
+    expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
+    // Launched from the Idle row the stopping runtime left, so there was nothing to replace.
+    expect(launcher.stopped).toEqual([]);
+  });
+
+  it("replaces a Stopping row at once when its task is gone (a runtime killed mid-shutdown)", async () => {
+    const userId = user();
+    const row = await h.ports.taskStates.get(userId);
+    const now = new Date().toISOString();
+    await h.ports.taskStates.compareAndSet(userId, row.version, {
+      status: "Stopping",
+      taskRef: "local:997",
+      startedAt: now,
+      heartbeatAt: now,
+      idleTimeoutMinutes: 15,
+    });
+    const launcher = new CountingLauncher(); // local:997 is not alive
+    const state = await ensureRuntime(deps(launcher), userId, {
+      ...opts,
+      lease: { ...opts.lease, stoppingWaitMs: 60_000 },
+    });
+    expect(launcher.aliveChecks).toEqual(["local:997"]);
+    expect(launcher.launches).toEqual([userId]);
+    expect(launcher.stopped).toEqual(["local:997"]);
     expect(state).toMatchObject({ status: "Starting", taskRef: "local:1000" });
   });
 

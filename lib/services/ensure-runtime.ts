@@ -4,6 +4,7 @@ import {
   decideEnsure,
   LEASE,
   type LeaseTimings,
+  needsTaskCheck,
   nowIso,
   statusChannel,
   type TaskState,
@@ -42,16 +43,21 @@ export async function ensureRuntime(
   const warn = opts.warn ?? ((msg: string) => console.warn(`[ensureRuntime] ${msg}`));
   const waitUntil = Date.now() + lease.stoppingWaitMs;
   const firstWake = wake(ports.publisher, userId, warn);
+  // Asked again on every read: a stopping runtime that exits without marking its row Idle
+  // (killed mid-shutdown) is then replaced at once instead of after its heartbeat ages.
+  const taskAlive = (row: TaskState) =>
+    row.taskRef && needsTaskCheck(row, Date.now(), lease)
+      ? isAlive(ports, row.taskRef, warn)
+      : Promise.resolve(undefined);
   try {
     for (let attempt = 0; attempt < 50; attempt++) {
       const row = await ports.taskStates.get(userId);
-      const decision = decideEnsure(row, Date.now(), waitUntil, lease);
+      const decision = decideEnsure(row, Date.now(), waitUntil, await taskAlive(row), lease);
       if (decision === "wait") {
         await sleep(opts.pollMs ?? 500);
         continue;
       }
       if (decision === "reuse") return row;
-      if (decision === "verify" && row.taskRef && (await isAlive(ports, row.taskRef, warn))) return row;
       const started = await launch(ports, row, warn);
       if (!started) continue; // another caller changed the row first: look again
       await wake(ports.publisher, userId, warn);

@@ -61,6 +61,23 @@ describe("runtime status", () => {
     expect(await getRuntimeStatus(ports, userId)).toMatchObject({ state: "asleep" });
   });
 
+  it("shows a runtime whose task is gone as asleep, without waiting for its heartbeat to age", async () => {
+    const userId = randomUUID();
+    const launcher = new RecordingLauncher();
+    const ports = { ...h.ports, launcher };
+    const now = new Date().toISOString();
+    await ports.taskStates.compareAndSet(userId, 0, {
+      status: "Running",
+      taskRef: "local:4242",
+      idleTimeoutMinutes: 15,
+      startedAt: now,
+      heartbeatAt: now,
+    });
+    expect(await getRuntimeStatus(ports, userId)).toMatchObject({ state: "asleep" });
+    launcher.alive.add("local:4242");
+    expect(await getRuntimeStatus(ports, userId)).toMatchObject({ state: "ready" });
+  });
+
   it("warm starts the caller's runtime only, and reports it waking", async () => {
     const userId = randomUUID();
     const launcher = new RecordingLauncher();

@@ -1,5 +1,5 @@
 import type { Adapters } from "../adapters";
-import { type RuntimeState, runtimeStateOf } from "../contracts";
+import { needsTaskCheck, type RuntimeState, runtimeStateOf } from "../contracts";
 import { type EnsureRuntimePorts, ensureRuntime } from "./ensure-runtime";
 
 export interface RuntimeStatus {
@@ -13,15 +13,23 @@ export interface RuntimeStatus {
   idleTimeoutMinutes: number;
 }
 
-/** The runtime's state for the UI, from the task-state row (read by the lease's rule) and the queue. */
+/**
+ * The runtime's state for the UI, from the task-state row (read by the lease's rule), the
+ * launcher (is the row's task still there?) and the queue. A runtime that died shows as
+ * asleep at once, and the next message or warm-up starts a new one.
+ */
 export async function getRuntimeStatus(
-  ports: Pick<Adapters, "taskStates" | "queue">,
+  ports: Pick<Adapters, "taskStates" | "queue" | "launcher">,
   userId: string,
 ): Promise<RuntimeStatus> {
   const [row, queued] = await Promise.all([ports.taskStates.get(userId), ports.queue.list(userId)]);
   const now = Date.now();
+  const taskAlive =
+    row.taskRef && needsTaskCheck(row, now)
+      ? await ports.launcher.isAlive(row.taskRef).catch(() => undefined)
+      : undefined;
   const running = queued.filter((i) => i.claimedBy && i.leaseUntil && Date.parse(i.leaseUntil) > now);
-  const state = runtimeStateOf(row, now, running.length > 0);
+  const state = runtimeStateOf(row, now, running.length > 0, taskAlive);
   const base = { state, pending: queued.length, idleTimeoutMinutes: row.idleTimeoutMinutes };
   if (state === "waking")
     return {
