@@ -9,12 +9,15 @@ import { HOST as APP_HOST, APP_PORT, assertPortsFree, DEFAULT_PORTS, DEV_PORTS }
 /*
  * `npm run dev`: starts the local cloud with its state in `.local/`, then `next dev` on
  * 127.0.0.1:3000 with LOCAL_CLOUD_FILE pointing at `.local/cloud.json`. Ctrl-C (or
- * SIGTERM) stops Next.js and then the local cloud. `npm run dev -- --reset` wipes the
- * state first (a new user pool, a new first user, empty tables).
+ * SIGTERM) stops Next.js and the runtimes it started, waits for the runtimes to finish or
+ * hand back their turn, upload their state and mark their rows, and only then stops the
+ * local cloud they write to. A second Ctrl-C stops everything at once. `npm run dev --
+ * --reset` wipes the state first (a new user pool, a new first user, empty tables).
  */
 
 const APP_URL = `http://localhost:${APP_PORT}`;
-const STOP_DEADLINE_MS = 10_000;
+/** Longer than a runtime's own graceful-stop budget (25 s by default), so it can finish. */
+const STOP_DEADLINE_MS = 30_000;
 
 const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const stateDir = join(root, ".local");
@@ -90,13 +93,22 @@ async function main(): Promise<void> {
     child.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0)));
   });
 
-  const killGroup = (signal: NodeJS.Signals) => {
-    if (child.pid === undefined) return;
+  // Next.js and the runtimes it launched share this process group.
+  const killGroup = (signal: NodeJS.Signals | 0): boolean => {
+    if (child.pid === undefined) return false;
     try {
       process.kill(-child.pid, signal);
+      return true;
     } catch {
-      // The group is already gone.
+      return false; // the group is gone
     }
+  };
+  const groupExited = async (until: number): Promise<boolean> => {
+    while (killGroup(0)) {
+      if (Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return true;
   };
 
   let stopping = false;
@@ -107,13 +119,17 @@ async function main(): Promise<void> {
       return;
     }
     stopping = true;
-    console.log(`\nnpm run dev: ${why}, stopping…`);
+    console.log(`\nnpm run dev: ${why}, stopping (the agent finishes or hands back its turn first)…`);
     killGroup("SIGTERM");
-    const deadline = setTimeout(() => killGroup("SIGKILL"), STOP_DEADLINE_MS);
+    const began = Date.now();
+    if (!(await groupExited(began + STOP_DEADLINE_MS))) {
+      console.log(`npm run dev: still running after ${STOP_DEADLINE_MS / 1000} s; stopping it now`);
+      killGroup("SIGKILL");
+      await groupExited(Date.now() + 5_000);
+    }
     await exited;
-    clearTimeout(deadline);
-    killGroup("SIGKILL"); // stragglers that ignored SIGTERM
     await cloud.close();
+    console.log(`npm run dev: stopped in ${((Date.now() - began) / 1000).toFixed(1)} s`);
     process.exit(code);
   };
 
