@@ -24,7 +24,7 @@ import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
 import { buildChildEnv } from "../../runtime/src/openclaw/child-env";
 import { OpenClawEngine, primeCompileCache } from "../../runtime/src/openclaw/openclaw-engine";
-import { startTestCloud, testPorts, Watcher } from "../../runtime/src/runner/test-support";
+import { startTestCloud, testPorts, Watcher } from "../../runtime/src/testing/test-cloud";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm";
 import { stopChild } from "../support/cloud-process";
 import { waitForGateway } from "./gateway-v4";

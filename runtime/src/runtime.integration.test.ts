@@ -9,7 +9,7 @@ import { ProcessRuntimeLauncher } from "../../lib/local/process-launcher";
 import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
 import { replyIdFor } from "./runner/settings";
-import { startTestCloud, type TestCloud, testPorts, Watcher } from "./runner/test-support";
+import { startTestCloud, type TestCloud, testPorts, Watcher } from "./testing/test-cloud";
 
 /*
  * The runtime as it really runs: the bundled runtime/dist/main.js started by the local

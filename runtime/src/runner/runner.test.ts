@@ -6,19 +6,19 @@ import { agentChannel, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
 import type { ChatStore, PendingQueue } from "../../../lib/ports";
 import { deleteConversation } from "../../../lib/services/conversations";
 import { EngineError } from "../engine";
-import { createLogger } from "./log";
-import { Runner, type RunnerOptions, TRUNCATED_NOTE } from "./runner";
-import { replyIdFor } from "./settings";
-import { stateBlobPrefix } from "./state-sync";
+import { FakeEngine } from "../testing/fake-engine";
 import {
-  FakeEngine,
   userId as newUserId,
   send,
   startTestCloud,
   type TestCloud,
   testPorts,
   Watcher,
-} from "./test-support";
+} from "../testing/test-cloud";
+import { createLogger } from "./log";
+import { Runner, type RunnerOptions, TRUNCATED_NOTE } from "./runner";
+import { replyIdFor } from "./settings";
+import { stateBlobPrefix } from "./state-sync";
 
 let tc: TestCloud;
 let ports: ReturnType<typeof testPorts>;
