@@ -293,7 +293,7 @@ async function benchFullRuntime(llm: FakeLlm, cacheDir: string): Promise<Result>
   let runtimePid: number | undefined;
   const sampler = rssSampler(() => runtimePid);
   try {
-    await ports.settings.putSettings(userId, {
+    await ports.settingsStore.putSettings(userId, {
       provider: "openai-compatible",
       model: "fake-model",
       baseUrl: `${llm.url}/v1`,
@@ -308,14 +308,14 @@ async function benchFullRuntime(llm: FakeLlm, cacheDir: string): Promise<Result>
           taskStates: ports.taskStates,
           launcher,
           publisher: ports.publisher,
-          settingsStore: ports.settings,
+          settingsStore: ports.settingsStore,
           warn: () => undefined,
         },
         uid,
       );
     const send = (text: string, conversationId?: string) =>
       sendMessage(
-        { chatStore: ports.chats, queue: ports.queue, publisher: ports.publisher, ensureRuntime: ensure },
+        { chatStore: ports.chatStore, queue: ports.queue, publisher: ports.publisher, ensureRuntime: ensure },
         userId,
         { text, conversationId, idempotencyKey: newId() },
       );

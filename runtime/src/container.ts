@@ -11,30 +11,50 @@ import { SsmSecretStore } from "../../lib/aws/ssm-secret-store";
 import type { AppConfig } from "../../lib/env";
 import { FileSecretStore } from "../../lib/local/file-secret-store";
 import { FsBlobStore } from "../../lib/local/fs-blob-store";
-import type { BlobStore, SecretStore } from "../../lib/ports";
-import type { RunnerPorts } from "./runner/runner";
+import type {
+  BlobStore,
+  ChatStore,
+  EventPublisher,
+  PendingQueue,
+  SecretStore,
+  SettingsStore,
+  TaskStateStore,
+} from "../../lib/ports";
 
 /*
- * The runtime's composition root: the same lib/aws adapters the server uses (DynamoDB,
- * AppSync Events with SigV4, S3, SSM) and, in local mode, the local-only ones (filesystem
- * blobs, encrypted-file secrets). Only endpoints and credentials differ between modes.
+ * The runtime's adapters: the same lib/aws adapters the server uses (DynamoDB, AppSync
+ * Events with SigV4, S3, SSM) and, in local mode, the local-only ones (filesystem blobs,
+ * encrypted-file secrets). Only endpoints and credentials differ between modes. The names
+ * are those of the web's adapters, so that the runner's ports are a pick of them.
  */
 
-export interface RuntimeContainerHooks {
+export interface SubscriberHooks {
   /** The realtime connection came back: wake-ups sent during the gap were lost. */
   onReconnect?: () => void;
   /** Diagnostics of the realtime connection (no secrets). */
   log?: (line: string) => void;
 }
 
-export function createRunnerPorts(config: AppConfig, hooks: RuntimeContainerHooks = {}): RunnerPorts {
+export interface RuntimeAdapters {
+  chatStore: ChatStore;
+  settingsStore: SettingsStore;
+  taskStates: TaskStateStore;
+  queue: PendingQueue;
+  blobs: BlobStore;
+  secrets: SecretStore;
+  publisher: EventPublisher;
+  /** A new IAM subscriber (one realtime connection) each call. */
+  subscriber(hooks?: SubscriberHooks): AppSyncEventsSubscriber;
+}
+
+export function createRuntimeAdapters(config: AppConfig): RuntimeAdapters {
   const doc = createDynamoDocumentClient(config);
   const table = { client: doc, tableName: config.dynamodb.tableName };
   // Local mode signs with the local cloud's key pair; in AWS the task role comes from the provider chain.
   const credentials = config.mode === "local" ? config.credentials : undefined;
   return {
-    chats: new DynamoChatStore(table),
-    settings: new DynamoSettingsStore(table),
+    chatStore: new DynamoChatStore(table),
+    settingsStore: new DynamoSettingsStore(table),
     taskStates: new DynamoTaskStateStore(table),
     queue: new DynamoPendingQueue(table),
     blobs: createBlobStore(config),
@@ -44,14 +64,15 @@ export function createRunnerPorts(config: AppConfig, hooks: RuntimeContainerHook
       region: config.region,
       credentials,
     }),
-    subscriber: new AppSyncEventsSubscriber({
-      httpEndpoint: config.events.httpEndpoint,
-      realtimeEndpoint: config.events.realtimeEndpoint,
-      region: config.region,
-      auth: { type: "iam", credentials },
-      onReconnect: hooks.onReconnect,
-      log: hooks.log,
-    }),
+    subscriber: (hooks = {}) =>
+      new AppSyncEventsSubscriber({
+        httpEndpoint: config.events.httpEndpoint,
+        realtimeEndpoint: config.events.realtimeEndpoint,
+        region: config.region,
+        auth: { type: "iam", credentials },
+        onReconnect: hooks.onReconnect,
+        log: hooks.log,
+      }),
   };
 }
 

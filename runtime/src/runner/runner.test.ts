@@ -75,7 +75,7 @@ async function startRunner(
     {
       ...runnerPorts,
       queue: opts.queue ? opts.queue(runnerPorts.queue) : runnerPorts.queue,
-      chats: opts.chats ? opts.chats(runnerPorts.chats) : runnerPorts.chats,
+      chatStore: opts.chats ? opts.chats(runnerPorts.chatStore) : runnerPorts.chatStore,
     },
     {
       userId,
@@ -137,7 +137,7 @@ describe("a turn", () => {
       status: "complete",
       content: words.join(""),
     });
-    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored?.content).toBe(words.join(""));
     expect(engine.runs[0]).toMatchObject({ sessionKey: `conv-${conversationId}`, text: "hello" });
 
@@ -204,7 +204,7 @@ describe("a turn", () => {
     // The live final carries what fits; the stored message is whole.
     const final = watcher.finalFor(messageId);
     expect(final?.content.endsWith(TRUNCATED_NOTE)).toBe(true);
-    const stored = await ports.chats.getMessage(userId, final?.conversationId ?? "", final?.id ?? "");
+    const stored = await ports.chatStore.getMessage(userId, final?.conversationId ?? "", final?.id ?? "");
     expect(stored?.content).toBe(chunk.repeat(150));
   });
 });
@@ -251,7 +251,7 @@ describe("the queue", () => {
     // up, so its wake-up names the item without the run, and the runner checks the queue.
     const conversationId = newId();
     const at = new Date().toISOString();
-    await ports.chats.createConversation(userId, {
+    await ports.chatStore.createConversation(userId, {
       id: conversationId,
       title: "t",
       createdAt: at,
@@ -305,7 +305,7 @@ describe("the queue", () => {
     expect(watcher.statuses()).toContain("busy");
     await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
     // The answer was recorded against send 1, so the next send is caught up.
-    expect(await ports.chats.recordSend(userId, conversationId, new Date().toISOString())).toEqual({
+    expect(await ports.chatStore.recordSend(userId, conversationId, new Date().toISOString())).toEqual({
       seq: 2,
       caughtUp: true,
     });
@@ -347,7 +347,7 @@ describe("the queue", () => {
     );
     expect(ofContested.filter((e) => e.type !== "status").map((e) => e.type)).toEqual([]);
     expect(watcher.finalFor(messageId)).toBeUndefined();
-    expect(await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId))).toBeUndefined();
+    expect(await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId))).toBeUndefined();
     const [held] = await ports.queue.list(userId);
     expect(held).toMatchObject({ id: messageId, claimedBy: "other-runtime" });
   });
@@ -393,7 +393,7 @@ describe("the queue", () => {
     const { watcher, userId } = await startRunner({ pollMs: 300 });
     // Enqueue directly, as if the wake-up was lost.
     const conversationId = newId();
-    await ports.chats.createConversation(userId, {
+    await ports.chatStore.createConversation(userId, {
       id: conversationId,
       title: "t",
       createdAt: new Date().toISOString(),
@@ -431,7 +431,7 @@ describe("the queue", () => {
   it("does not run again a message whose reply was stored before a crash", async () => {
     const uid = newUserId();
     const { conversationId, messageId } = await send(ports, uid, "already answered");
-    await ports.chats.putMessage(uid, {
+    await ports.chatStore.putMessage(uid, {
       id: replyIdFor(messageId),
       conversationId,
       role: "assistant",
@@ -470,7 +470,7 @@ describe("failures and abort", () => {
       conversationId,
       message: "The model provider answered 500. Try again in a minute.",
     });
-    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored).toMatchObject({
       status: "error",
       content: "partial",
@@ -498,7 +498,7 @@ describe("failures and abort", () => {
     const { watcher, userId } = await startRunner({ engine });
     const { conversationId, messageId } = await send(ports, userId, "race me");
     await watcher.until((e) => e.some((x) => x.type === "run.started"), 10_000, "run started");
-    await ports.chats.putMessage(userId, {
+    await ports.chatStore.putMessage(userId, {
       id: replyIdFor(messageId),
       conversationId,
       role: "assistant",
@@ -548,7 +548,7 @@ describe("failures and abort", () => {
     console.log(`abort → final: ${Date.now() - asked} ms`);
     expect(engine.runs[0]?.outcome).toBe("aborted");
     expect(watcher.finalFor(messageId)).toMatchObject({ status: "aborted", content: "thinking..." });
-    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored?.status).toBe("aborted");
   });
 
@@ -570,7 +570,7 @@ describe("failures and abort", () => {
     const { conversationId, messageId } = await send(ports, userId, "long task");
     await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, "first delta");
     deleted = deleteConversation(
-      { chatStore: ports.chats, queue: ports.queue, publisher: ports.publisher },
+      { chatStore: ports.chatStore, queue: ports.queue, publisher: ports.publisher },
       userId,
       conversationId,
     );
@@ -579,10 +579,10 @@ describe("failures and abort", () => {
     await eventually(async () => {
       expect(engine.runs[0]?.outcome).toBe("aborted");
       expect(logs.some((l) => l.includes("deleted during the run"))).toBe(true);
-      expect((await ports.chats.listMessages(userId, conversationId)).items).toEqual([]);
+      expect((await ports.chatStore.listMessages(userId, conversationId)).items).toEqual([]);
       expect(await ports.queue.list(userId)).toEqual([]);
     }, 10_000);
-    expect(await ports.chats.getConversation(userId, conversationId)).toBeUndefined();
+    expect(await ports.chatStore.getConversation(userId, conversationId)).toBeUndefined();
     expect(watcher.finalFor(messageId)).toBeUndefined();
   });
 

@@ -42,9 +42,10 @@ import { TaskRow } from "./task-row";
  * to. It only ever talks to OpenClaw through the AgentEngine seam.
  */
 
+/** What the runner uses of the adapters (lib's Adapters, by the same names). */
 export interface RunnerPorts {
-  chats: ChatStore;
-  settings: SettingsStore;
+  chatStore: ChatStore;
+  settingsStore: SettingsStore;
   taskStates: TaskStateStore;
   queue: PendingQueue;
   blobs: BlobStore;
@@ -290,7 +291,7 @@ export class Runner {
           this.mark("subscribed");
           return s;
         }),
-      loadEngineSettings(this.ports.settings, this.ports.secrets, this.opts.userId).then((s) => {
+      loadEngineSettings(this.ports.settingsStore, this.ports.secrets, this.opts.userId).then((s) => {
         this.mark("settings");
         return s;
       }),
@@ -412,7 +413,7 @@ export class Runner {
 
   private async reloadSettings(): Promise<void> {
     try {
-      const loaded = await loadEngineSettings(this.ports.settings, this.ports.secrets, this.opts.userId);
+      const loaded = await loadEngineSettings(this.ports.settingsStore, this.ports.secrets, this.opts.userId);
       await this.engine?.applySettings(loaded.engine);
       this.loaded = loaded;
       this.dirty = true;
@@ -605,7 +606,7 @@ export class Runner {
 
   /** One read for both: it stands between the user and the first token. */
   private async lookup(item: QueueHint): ActiveRun["lookup"] {
-    const { conversation, message } = await this.ports.chats.getConversationAndMessage(
+    const { conversation, message } = await this.ports.chatStore.getConversationAndMessage(
       this.opts.userId,
       item.conversationId,
       replyIdFor(item.messageId),
@@ -884,7 +885,7 @@ export class Runner {
       code: error.code,
       message: error.message.slice(0, 1_000),
     };
-    await this.ports.chats.putMessage(this.opts.userId, message);
+    await this.ports.chatStore.putMessage(this.opts.userId, message);
     if (!(await this.touchOrDrop(run, message.createdAt))) return;
     stream.event(event);
     await stream.close();
@@ -902,7 +903,7 @@ export class Runner {
     const { userId, workerId, log } = this.opts;
     const { conversationId } = run.item;
     try {
-      await this.ports.chats.recordAnswer(userId, conversationId, at, run.seq);
+      await this.ports.chatStore.recordAnswer(userId, conversationId, at, run.seq);
       return true;
     } catch (err) {
       if (!isAppError(err) || err.code !== "not_found") {
@@ -911,7 +912,7 @@ export class Runner {
       }
     }
     log("info", "the conversation was deleted during the run; its reply is removed", { runId: run.runId });
-    await this.ports.chats.deleteConversation(userId, conversationId);
+    await this.ports.chatStore.deleteConversation(userId, conversationId);
     await this.ports.queue.complete(userId, run.item.id, workerId);
     return false;
   }
@@ -919,12 +920,12 @@ export class Runner {
   /** Stores the reply, publishes it, then completes the item: a crash in between only repeats the publish. */
   private async storeAndFinish(run: ActiveRun, stream: ChatStream, message: Message): Promise<void> {
     const { userId, workerId } = this.opts;
-    const fresh = await this.ports.chats.putMessage(userId, message);
+    const fresh = await this.ports.chatStore.putMessage(userId, message);
     // Someone stored this reply first (a stop pressed as the run began stores an aborted
     // one): publish what is stored, so the live view and a reload agree.
     const stored = fresh
       ? message
-      : ((await this.ports.chats.getMessage(userId, message.conversationId, message.id)) ?? message);
+      : ((await this.ports.chatStore.getMessage(userId, message.conversationId, message.id)) ?? message);
     if (!(await this.touchOrDrop(run, message.createdAt))) return;
     stream.event(fitFinalEvent({ type: "final", at: nowIso(), runId: run.runId, message: stored }));
     await stream.close();

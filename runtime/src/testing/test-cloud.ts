@@ -7,7 +7,7 @@ import { type AppConfig, loadConfig } from "../../../lib/env";
 import { type LocalCloud, startLocalCloud } from "../../../lib/local/cloud";
 import type { Subscription } from "../../../lib/ports";
 import { sendMessage } from "../../../lib/services/send-message";
-import { createRunnerPorts } from "../container";
+import { createRuntimeAdapters } from "../container";
 import type { RunnerPorts } from "../runner/runner";
 
 /*
@@ -47,12 +47,19 @@ export async function startTestCloud(): Promise<TestCloud> {
 
 /** The runner's ports on the test cloud, and a way to close their connections. */
 export function testPorts(config: AppConfig): RunnerPorts & { close(): Promise<void> } {
-  const ports = createRunnerPorts(config);
+  const { chatStore, settingsStore, taskStates, queue, blobs, secrets, publisher, subscriber } =
+    createRuntimeAdapters(config);
+  const events = subscriber();
   return {
-    ...ports,
-    close: async () => {
-      await (ports.subscriber as AppSyncEventsSubscriber).close();
-    },
+    chatStore,
+    settingsStore,
+    taskStates,
+    queue,
+    blobs,
+    secrets,
+    publisher,
+    subscriber: events,
+    close: () => events.close(),
   };
 }
 
@@ -135,7 +142,7 @@ export async function send(
 ): Promise<{ conversationId: string; messageId: string }> {
   const res = await sendMessage(
     {
-      chatStore: ports.chats,
+      chatStore: ports.chatStore,
       queue: ports.queue,
       publisher: ports.publisher,
       // Like ensureRuntime: the wake-up names the queued item.
