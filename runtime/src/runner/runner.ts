@@ -14,7 +14,6 @@ import {
   statusChannel,
   type TaskState,
   type ToolActivity,
-  type WakeItem,
 } from "../../../lib/contracts";
 import { isAppError } from "../../../lib/errors";
 import type {
@@ -32,7 +31,7 @@ import { type AgentEngine, EngineError, type EngineEvent, type EngineSettings } 
 import { ChatStream } from "./chat-stream";
 import { describeError, type Logger } from "./log";
 import { type LoadedSettings, loadEngineSettings, replyIdFor } from "./settings";
-import { StateSync, type SyncResult, stateBlobPrefix } from "./state-sync";
+import { StateSync, stateBlobPrefix } from "./state-sync";
 import { TaskRow } from "./task-row";
 
 /*
@@ -91,8 +90,6 @@ export interface RunnerOptions {
    * 0 turns it off. Keeping warm is not activity: it does not delay the idle stop.
    */
   keepWarmMs?: number;
-  /** Called after a reply was stored (Telegram delivery hooks in here). */
-  onReply?: (item: PendingItem, message: Message) => Promise<void>;
 }
 
 export interface StopResult {
@@ -100,8 +97,7 @@ export interface StopResult {
   exitCode: number;
 }
 
-/** `refused`: a run started ahead of its claim, and the claim did not hold. */
-type AbortReason = "user" | "shutdown" | "lease" | "timeout" | "refused";
+type AbortReason = "user" | "shutdown" | "lease" | "timeout";
 
 interface ActiveRun {
   item: PendingItem;
@@ -111,19 +107,9 @@ interface ActiveRun {
   done: Promise<void>;
   /** The stored reply (if any), and whether the conversation exists, read during the claim. */
   lookup: Promise<{ reply?: Message; conversationExists: boolean }>;
-  /**
-   * Whether the claim is this runner's. Already true when the run starts, except for a run
-   * started ahead of its claim (runAhead): nothing is published or stored before it holds.
-   */
-  held: Promise<boolean>;
-  /** The send's number in its conversation, when answering it answers everything before it. */
-  seq?: number;
 }
 
 type Phase = "new" | "starting" | "running" | "stopping" | "stopped";
-
-/** What a wake-up says about the item it announces. */
-type QueueHint = WakeItem;
 
 /** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
 export type StartTimings = Record<string, number>;
@@ -212,11 +198,6 @@ export class Runner {
     return this.phase;
   }
 
-  /** The engine, once created (tests and benchmarks read its pids). */
-  get agentEngine(): AgentEngine | undefined {
-    return this.engine;
-  }
-
   /**
    * Restores state, starts the engine and begins draining the queue. Resolves when the
    * runtime is ready, or when a stop was requested during start-up. On a start-up
@@ -252,11 +233,6 @@ export class Runner {
   /** Looks at the queue now (after a reconnect of the realtime connection, when wake-ups may have been lost). */
   wake(): void {
     void this.drain();
-  }
-
-  /** Uploads changed state now (the periodic sync calls this too). */
-  syncState(): Promise<SyncResult> {
-    return this.sync.sync();
   }
 
   // ---------------------------------------------------------------- start-up
@@ -394,8 +370,7 @@ export class Runner {
     switch (event.type) {
       case "wake":
         this.wakeSeen = true;
-        if (event.item && this.runAhead(event.item)) return;
-        void this.drain(event.item);
+        void this.drain();
         return;
       case "abort": {
         const run = this.active.get(event.conversationId);
@@ -431,12 +406,8 @@ export class Runner {
 
   // ---------------------------------------------------------------- queue
 
-  /**
-   * Claims the oldest item of every conversation that has no run in progress. `hint` is
-   * the item a wake-up named: it is claimed at once, alongside the listing, and kept only
-   * if the listing shows it is the oldest of its conversation.
-   */
-  private async drain(hint?: QueueHint): Promise<void> {
+  /** Claims the oldest item of every conversation that has no run in progress. */
+  private async drain(): Promise<void> {
     if (this.phase !== "running") return;
     if (this.draining) {
       this.drainAgain = true;
@@ -444,11 +415,9 @@ export class Runner {
     }
     this.draining = true;
     try {
-      let next = hint;
       do {
         this.drainAgain = false;
-        await this.drainOnce(next);
-        next = undefined;
+        await this.drainOnce();
       } while (this.drainAgain && this.phase === "running");
     } catch (err) {
       this.opts.log("warn", "draining the queue failed", { error: describeError(err) });
@@ -457,43 +426,12 @@ export class Runner {
     }
   }
 
-  private async drainOnce(hint?: QueueHint): Promise<void> {
+  private async drainOnce(): Promise<void> {
     const { userId, workerId } = this.opts;
-    // The wake-up's item is usually the only one waiting: claiming it while the queue is
-    // listed saves a store round trip before the run. Order still comes from the listing.
-    const early =
-      hint && !this.active.has(hint.conversationId) && this.active.size < this.o.maxConcurrentRuns
-        ? this.claimHint(hint)
-        : undefined;
-    const listed = this.ports.queue.list(userId);
-    const [items, hinted] = await Promise.all([listed, early ?? Promise.resolve(undefined)]).catch(
-      async (err: unknown) => {
-        // A claim that succeeded must not be left to expire while the listing failed.
-        const claimed = await early?.catch(() => undefined);
-        if (claimed) await this.ports.queue.release(userId, claimed.item.id, workerId).catch(() => undefined);
-        throw err;
-      },
-    );
+    const items = await this.ports.queue.list(userId);
     const heads = new Map<string, PendingItem>();
     for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
       if (!heads.has(item.conversationId)) heads.set(item.conversationId, item);
-    if (hinted) {
-      const head = heads.get(hinted.item.conversationId);
-      const isHead = !head || head.id === hinted.item.id;
-      if (isHead && this.phase === "running" && !this.active.has(hinted.item.conversationId)) {
-        // Its answer answers every send before it only if nothing else of the conversation waits.
-        const alone = items.every(
-          (i) => i.conversationId !== hinted.item.conversationId || i.id === hinted.item.id,
-        );
-        this.startRun(hinted.item, hinted.lookup, { ...(alone && hint?.seq ? { seq: hint.seq } : {}) });
-      } else {
-        // An older message of the same conversation waits (its wake-up was lost or is late):
-        // hand the claim back so that the older one runs first.
-        await this.ports.queue.release(userId, hinted.item.id, workerId);
-      }
-      // Settled here either way; an older head stays in `heads` and is claimed below.
-      if (isHead) heads.delete(hinted.item.conversationId);
-    }
     let nextLeaseExpiry = Number.POSITIVE_INFINITY;
     for (const head of heads.values()) {
       if (this.phase !== "running" || this.active.size >= this.o.maxConcurrentRuns) break;
@@ -523,21 +461,6 @@ export class Runner {
     if (Number.isFinite(nextLeaseExpiry)) this.drainAt(nextLeaseExpiry + 250);
   }
 
-  /** Claims the item a wake-up named, reading what its run needs alongside the claim. */
-  private async claimHint(
-    hint: QueueHint,
-  ): Promise<{ item: PendingItem; lookup: ActiveRun["lookup"] } | undefined> {
-    const lookup = this.lookup(hint);
-    lookup.catch(() => undefined); // a failed read surfaces in the run; unclaimed, it is moot
-    const item = await this.ports.queue.claim(
-      this.opts.userId,
-      hint.id,
-      this.opts.workerId,
-      new Date(Date.now() + this.o.leaseMs),
-    );
-    return item ? { item, lookup } : undefined;
-  }
-
   /** Schedules one extra drain; an earlier one already scheduled wins. */
   private drainAt(when: number): void {
     if (this.retryTimer && this.retryAt <= when) return;
@@ -552,60 +475,10 @@ export class Runner {
     );
   }
 
-  /**
-   * Starts the run a ready wake-up announces (`run` in wakeItemSchema) before its claim
-   * comes back. The sender vouched that the item is new, that its conversation exists and
-   * that nothing older of it waits, which is what the claim round's listing and reads
-   * check on the other path. The claim goes out alongside; until it holds, nothing is
-   * published or stored, and a claim that fails (a second runtime, a conversation deleted
-   * meanwhile) aborts the run. False when this runner cannot start it now: the wake-up then
-   * goes the checked way.
-   */
-  private runAhead(hint: QueueHint): boolean {
-    const { run: ready, ...ids } = hint;
-    if (!ready || this.phase !== "running" || !this.engine || this.recovering || this.draining) return false;
-    if (this.active.has(hint.conversationId) || this.active.size >= this.o.maxConcurrentRuns) return false;
-    const { userId, workerId, log } = this.opts;
-    const item: PendingItem = {
-      userId,
-      id: ids.id,
-      conversationId: ids.conversationId,
-      messageId: ids.messageId,
-      ...ready,
-      attempts: 1,
-    };
-    const claim = () =>
-      this.ports.queue.claim(userId, item.id, workerId, new Date(Date.now() + this.o.leaseMs)).then(
-        async (claimed) => {
-          if (claimed?.attempts === 1) return true;
-          // Claimed before (an attempt that may have stored a reply): the checked path's job.
-          if (claimed) await this.ports.queue.release(userId, item.id, workerId).catch(() => undefined);
-          return false;
-        },
-        (err: unknown) => {
-          log("warn", "claiming a queue item failed", { itemId: item.id, error: describeError(err) });
-          return false;
-        },
-      );
-    // The claim's request is prepared after the run's message has gone to OpenClaw (both
-    // are CPU work on this event loop, and the run is what the user waits for).
-    const held = new Promise<boolean>((resolve) => setImmediate(() => resolve(claim())));
-    const run = this.startRun(item, Promise.resolve({ conversationExists: true }), {
-      held,
-      ...(hint.seq ? { seq: hint.seq } : {}),
-    });
-    void held.then((ok) => {
-      if (ok) return;
-      log("warn", "the claim of a run started ahead did not hold; the run is dropped", { runId: run.runId });
-      this.abortRun(run, "refused");
-    });
-    return true;
-  }
-
   // ---------------------------------------------------------------- runs
 
   /** One read for both: it stands between the user and the first token. */
-  private async lookup(item: QueueHint): ActiveRun["lookup"] {
+  private async lookup(item: PendingItem): ActiveRun["lookup"] {
     const { conversation, message } = await this.ports.chatStore.getConversationAndMessage(
       this.opts.userId,
       item.conversationId,
@@ -614,24 +487,16 @@ export class Runner {
     return { ...(message ? { reply: message } : {}), conversationExists: conversation !== undefined };
   }
 
-  private startRun(
-    item: PendingItem,
-    lookup: ActiveRun["lookup"],
-    opts: { held?: Promise<boolean>; seq?: number } = {},
-  ): ActiveRun {
+  private startRun(item: PendingItem, lookup: ActiveRun["lookup"]): ActiveRun {
     const run: ActiveRun = {
       item,
       runId: newId(),
       controller: new AbortController(),
       done: Promise.resolve(),
       lookup,
-      held: opts.held ?? Promise.resolve(true),
-      ...(opts.seq ? { seq: opts.seq } : {}),
     };
     this.active.set(item.conversationId, run);
-    if (opts.held) {
-      void opts.held.then((ok) => ok && this.publishStatus("busy", { conversationId: item.conversationId }));
-    } else this.publishStatus("busy", { conversationId: item.conversationId });
+    this.publishStatus("busy", { conversationId: item.conversationId });
     run.done = this.execute(run)
       .catch((err) =>
         this.opts.log("error", "run bookkeeping failed", { runId: run.runId, error: describeError(err) }),
@@ -664,10 +529,7 @@ export class Runner {
     const stream = new ChatStream({
       runId,
       conversationId: item.conversationId,
-      // Nothing goes out for a run whose claim does not hold (see runAhead).
-      publish: async (events) => {
-        if (await run.held) await this.ports.publisher.publish(channel, events);
-      },
+      publish: (events) => this.ports.publisher.publish(channel, events),
       log,
       flushMs: this.o.flushMs,
     });
@@ -744,7 +606,7 @@ export class Runner {
         },
       });
       // A reply that completed is kept even if a stop raced it; only a lost claim discards it.
-      if (run.abortReason === "lease" || !(await run.held)) return;
+      if (run.abortReason === "lease") return;
       const message: Message = {
         id: replyId,
         conversationId: item.conversationId,
@@ -779,7 +641,7 @@ export class Runner {
     const { userId, workerId, log } = this.opts;
     const reason = run.abortReason;
     // Not this runner's item (any more): whoever holds it answers it.
-    if (reason === "lease" || !(await run.held)) return;
+    if (reason === "lease") return;
     if (reason === "shutdown") {
       // Nothing is stored: the message goes back to the queue and the next start answers it.
       stream.event({
@@ -893,8 +755,7 @@ export class Runner {
   }
 
   /**
-   * Moves the conversation up in the list after a reply was stored, and records the answer
-   * to the run's send (ChatStore.recordAnswer) when it answers everything before it. False when the
+   * Moves the conversation up in the list after a reply was stored. False when the
    * conversation was deleted during the run, or is being deleted: the delete may already
    * have looked for its messages, so what the run stored is removed here (finishing the
    * delete) and the item is completed, with nothing published.
@@ -903,7 +764,7 @@ export class Runner {
     const { userId, workerId, log } = this.opts;
     const { conversationId } = run.item;
     try {
-      await this.ports.chatStore.recordAnswer(userId, conversationId, at, run.seq);
+      await this.ports.chatStore.updateConversation(userId, conversationId, { updatedAt: at });
       return true;
     } catch (err) {
       if (!isAppError(err) || err.code !== "not_found") {
@@ -930,11 +791,6 @@ export class Runner {
     stream.event(fitFinalEvent({ type: "final", at: nowIso(), runId: run.runId, message: stored }));
     await stream.close();
     await this.ports.queue.complete(userId, run.item.id, workerId);
-    if (this.opts.onReply) {
-      await this.opts
-        .onReply(run.item, stored)
-        .catch((err) => this.opts.log("warn", "reply hook failed", { error: describeError(err) }));
-    }
   }
 
   // ---------------------------------------------------------------- lifecycle

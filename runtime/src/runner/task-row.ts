@@ -1,4 +1,4 @@
-import type { TaskState, TaskStatus } from "../../../lib/contracts";
+import type { TaskState } from "../../../lib/contracts";
 import type { TaskStateStore } from "../../../lib/ports";
 
 /*
@@ -83,5 +83,3 @@ export class TaskRow {
     return row;
   }
 }
-
-export const ACTIVE_STATUSES: TaskStatus[] = ["Starting", "Running", "Stopping"];

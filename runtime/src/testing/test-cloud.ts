@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppSyncEventsSubscriber } from "../../../lib/aws/appsync-events-subscriber";
-import { type ChatEvent, chatEventSchema, type Message, newId } from "../../../lib/contracts";
+import { agentChannel, type ChatEvent, chatEventSchema, type Message, newId } from "../../../lib/contracts";
 import { type AppConfig, loadConfig } from "../../../lib/env";
 import { type LocalCloud, startLocalCloud } from "../../../lib/local/cloud";
 import type { Subscription } from "../../../lib/ports";
@@ -145,12 +145,10 @@ export async function send(
       chatStore: ports.chatStore,
       queue: ports.queue,
       publisher: ports.publisher,
-      // Like ensureRuntime: the wake-up names the queued item.
-      ensureRuntime: async (uid, o) => {
+      // Like ensureRuntime for a runtime that is up: a wake-up on the agent channel.
+      ensureRuntime: async (uid) => {
         if (opts.lostWake) return;
-        await ports.publisher.publish(`/agent/${uid}`, [
-          { type: "wake", at: new Date().toISOString(), ...(o?.item ? { item: o.item } : {}) },
-        ]);
+        await ports.publisher.publish(agentChannel(uid), [{ type: "wake", at: new Date().toISOString() }]);
       },
     },
     userId,
