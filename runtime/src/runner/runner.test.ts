@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentChannel, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
+import { agentChannel, LEASE, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
 import type { ChatStore, PendingQueue } from "../../../lib/ports";
 import { deleteConversation } from "../../../lib/services/conversations";
 import { EngineError } from "../engine";
@@ -622,6 +622,35 @@ describe("lifecycle", () => {
     expect(
       warmUps.filter((t) => t > (run?.endedAt ?? Number.POSITIVE_INFINITY)).length,
     ).toBeGreaterThanOrEqual(2);
+  });
+
+  it("waits for a live Stopping runtime, and not for one the lease says is dead", async () => {
+    const stoppingSince = async (uid: string, beatAgoMs: number) => {
+      const { version } = await ports.taskStates.get(uid);
+      const beat = new Date(Date.now() - beatAgoMs).toISOString();
+      await ports.taskStates.compareAndSet(uid, version, {
+        status: "Stopping",
+        taskRef: "local:1",
+        startedAt: beat,
+        heartbeatAt: beat,
+        idleTimeoutMinutes: 15,
+      });
+    };
+    const waitedFor = (logs: string[]) => logs.some((l) => l.includes("previous runtime still stopping"));
+
+    const dead = newUserId();
+    await stoppingSince(dead, LEASE.runningStaleMs + 60_000);
+    // A wait as long as the test's own timeout: only the lease can end it early.
+    const afterDead = await startRunner({ userId: dead, stoppingWaitMs: 60_000 });
+    expect(waitedFor(afterDead.logs)).toBe(false);
+    expect(afterDead.logs.some((l) => l.includes("died while stopping"))).toBe(true);
+    expect((await ports.taskStates.get(dead)).status).toBe("Running");
+
+    const live = newUserId();
+    await stoppingSince(live, 0);
+    const afterLive = await startRunner({ userId: live, stoppingWaitMs: 600 });
+    expect(waitedFor(afterLive.logs)).toBe(true);
+    expect((await ports.taskStates.get(live)).status).toBe("Running");
   });
 
   it("does not wipe a state folder it did not create", async () => {

@@ -4,6 +4,8 @@ import {
   agentEventSchema,
   type ChatEvent,
   conversationChannel,
+  isStale,
+  LEASE,
   MAX_EVENT_BYTES,
   type Message,
   newId,
@@ -68,6 +70,7 @@ export interface RunnerOptions {
   log: Logger;
   /** Safety poll of the queue when no wake-up arrives. Default 30 s. */
   pollMs?: number;
+  /** Default: the lease's (LEASE.heartbeatMs). */
   heartbeatMs?: number;
   /** Queue claim lease, renewed every third of it during a run. Default 60 s. */
   leaseMs?: number;
@@ -81,7 +84,7 @@ export interface RunnerOptions {
   /** A message whose run crashed the runtime this many times gets an error reply instead. */
   maxAttempts?: number;
   flushMs?: number;
-  /** How long a start waits for a previous runtime that is still Stopping. Default 20 s. */
+  /** How long a start waits for a previous runtime that is still Stopping. Default: the lease's. */
   stoppingWaitMs?: number;
   /**
    * While no run is active, a prepare-only warm-up turn (no model call) this long after the
@@ -114,7 +117,6 @@ type Phase = "new" | "starting" | "running" | "stopping" | "stopped";
 /** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
 export type StartTimings = Record<string, number>;
 
-const STALE_STOPPING_MS = 90_000;
 const RETRY_BACKOFF_MS = 2_000;
 const MAX_ENGINE_RESTARTS = 3;
 
@@ -170,14 +172,14 @@ export class Runner {
   ) {
     this.o = {
       pollMs: opts.pollMs ?? 30_000,
-      heartbeatMs: opts.heartbeatMs ?? 15_000,
+      heartbeatMs: opts.heartbeatMs ?? LEASE.heartbeatMs,
       leaseMs: opts.leaseMs ?? 60_000,
       syncMs: opts.syncMs ?? 300_000,
       shutdownMs: opts.shutdownMs ?? 25_000,
       maxConcurrentRuns: opts.maxConcurrentRuns ?? 3,
       maxAttempts: opts.maxAttempts ?? 3,
       flushMs: opts.flushMs ?? 80,
-      stoppingWaitMs: opts.stoppingWaitMs ?? 20_000,
+      stoppingWaitMs: opts.stoppingWaitMs ?? LEASE.stoppingWaitMs,
       keepWarmMs: opts.keepWarmMs ?? 45_000,
     };
     this.row = new TaskRow(ports.taskStates, opts.userId, opts.taskRef);
@@ -239,10 +241,14 @@ export class Runner {
 
   private async startUp(): Promise<void> {
     const { log } = this.opts;
-    const row = await this.row.waitWhileStopping(this.o.stoppingWaitMs, (r) =>
-      this.isStale(r, STALE_STOPPING_MS),
-    );
-    if (row.status === "Stopping") log("warn", "previous runtime still stopping; starting anyway");
+    const row = await this.row.waitWhileStopping(this.o.stoppingWaitMs);
+    if (row.status === "Stopping")
+      log(
+        "warn",
+        isStale(row, Date.now())
+          ? "previous runtime died while stopping; taking over its row"
+          : "previous runtime still stopping; starting anyway",
+      );
     const now = nowIso();
     const taken = await this.row.update((r) => ({
       status: "Starting",
@@ -966,11 +972,6 @@ export class Runner {
 
   private isStopping(): boolean {
     return this.phase === "stopping" || this.phase === "stopped";
-  }
-
-  private isStale(row: TaskState, afterMs: number): boolean {
-    const beat = row.heartbeatAt ? Date.parse(row.heartbeatAt) : 0;
-    return Date.now() - beat > afterMs;
   }
 
   private every(ms: number, fn: () => unknown): void {
