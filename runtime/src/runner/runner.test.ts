@@ -16,7 +16,8 @@ import {
   Watcher,
 } from "../testing/test-cloud";
 import { createLogger } from "./log";
-import { Runner, type RunnerOptions, TRUNCATED_NOTE } from "./runner";
+import { TRUNCATED_NOTE } from "./reply";
+import { Runner, type RunnerOptions } from "./runner";
 import { replyIdFor } from "./settings";
 import { stateBlobPrefix } from "./state-sync";
 
