@@ -325,6 +325,46 @@ describe("the queue", () => {
     expect(watcher.finalFor(messageId)?.content).toBe("echo: no wake");
   });
 
+  it("drops a queued message of a deleted conversation, and answers one that crashed too often with an error", async () => {
+    const uid = newUserId();
+    const enqueue = (conversationId: string, text: string, attempts: number) => {
+      const id = newId();
+      return ports.queue
+        .enqueue({
+          userId: uid,
+          id,
+          conversationId,
+          messageId: id,
+          text,
+          source: "web",
+          enqueuedAt: new Date().toISOString(),
+          attempts,
+        })
+        .then(() => id);
+    };
+    const gone = await enqueue(newId(), "of a deleted conversation", 0);
+    const conversationId = newId();
+    const at = new Date().toISOString();
+    await ports.chatStore.createConversation(uid, {
+      id: conversationId,
+      title: "t",
+      createdAt: at,
+      updatedAt: at,
+    });
+    // Three runtimes died answering it; the next claim is its fourth attempt.
+    const doomed = await enqueue(conversationId, "crashes every runtime", 3);
+    const { engine, watcher } = await startRunner({ userId: uid, maxAttempts: 3 });
+    await watcher.until((e) => e.some((x) => x.type === "error"), 10_000, "the error reply");
+    expect(watcher.of("error")[0]).toMatchObject({ code: "runtime_failed", replyTo: doomed });
+    expect(await ports.chatStore.getMessage(uid, conversationId, replyIdFor(doomed))).toMatchObject({
+      status: "error",
+      error: { code: "runtime_failed" },
+    });
+    await eventually(async () => expect(await ports.queue.list(uid)).toEqual([]));
+    expect(engine.runs).toEqual([]);
+    expect(watcher.events.some((e) => "replyTo" in e && e.replyTo === gone)).toBe(false);
+  });
+
   it("takes over an item whose worker died once its lease expires, and answers it once", async () => {
     const uid = newUserId();
     const { messageId } = await send(ports, uid, "orphaned");
