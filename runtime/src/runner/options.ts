@@ -100,5 +100,5 @@ export interface StopResult {
   exitCode: number;
 }
 
-/** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
+/** Start-up milestones in ms since start() (logged when the runtime is ready). */
 export type StartTimings = Record<string, number>;

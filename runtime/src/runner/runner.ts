@@ -3,20 +3,14 @@ import type { Subscription } from "../../../lib/ports";
 import { type Phase, RunnerCore } from "./core";
 import { Housekeeping } from "./housekeeping";
 import { describeError } from "./log";
-import {
-  type RunnerOptions,
-  type RunnerPorts,
-  resolveOptions,
-  type StartTimings,
-  type StopResult,
-} from "./options";
+import { type RunnerOptions, type RunnerPorts, resolveOptions, type StopResult } from "./options";
 import { QueueDrain } from "./queue-drain";
 import { loadEngineSettings } from "./settings";
 import { shutdown } from "./shutdown";
 import { EngineRecovery, notifyQueuedOfStartFailure, startUp } from "./start-up";
 import { abortRun, Turns } from "./turn";
 
-export type { RunnerOptions, RunnerPorts, StartTimings, StopResult } from "./options";
+export type { RunnerOptions, RunnerPorts, StopResult } from "./options";
 
 /*
  * The runner serves one user: it restores OpenClaw's state, starts the engine, takes
@@ -63,11 +57,6 @@ export class Runner {
 
   get state(): Phase {
     return this.core.phase;
-  }
-
-  /** Start-up milestones in ms since start() (for logs and the cold-start benchmark). */
-  get timings(): StartTimings {
-    return this.core.timings;
   }
 
   /**
