@@ -103,42 +103,38 @@ async function main(): Promise<void> {
     /** When the runner called engine.run and when that run gave its first delta (our leg only). */
     const ourEngineRuns: { start: number; firstDelta: number }[] = [];
     const wakes: number[] = [];
-    const { chatStore, settingsStore, taskStates, queue, blobs, secrets, publisher, subscriber } =
-      createRuntimeAdapters(config);
-    const ports = { chatStore, settingsStore, taskStates, queue, blobs, secrets, publisher };
-    const runner = new Runner(
-      { ...ports, subscriber: subscriber() },
-      {
-        userId: user.sub,
-        workerId: `bench-${process.pid}`,
-        stateDir,
-        scratchDir: `${stateDir}.snapshots`,
-        createEngine: (settings) => {
-          const created = new OpenClawEngine({ stateDir, settings, parentEnv: process.env });
-          engine = created;
-          // Our leg's runs (the runner's sessions are `conv-…`), timed at the engine seam.
-          const run = created.run.bind(created);
-          created.run = (req) => {
-            if (!req.sessionKey.startsWith("conv-")) return run(req);
-            const timing = { start: nowMs(), firstDelta: 0 };
-            ourEngineRuns.push(timing);
-            return run({
-              ...req,
-              onEvent: (e) => {
-                if (e.type === "delta" && timing.firstDelta === 0) timing.firstDelta = nowMs();
-                req.onEvent(e);
-              },
-            });
-          };
-          return created;
-        },
-        // Only the arrival of wake-ups is of interest: when the runtime learned of a message.
-        log: (_level, msg, fields) => {
-          if (msg === "agent event" && fields?.type === "wake") wakes.push(nowMs());
-        },
-        idleTimeoutMs: 60 * 60_000,
+    const { subscriber, ...adapters } = createRuntimeAdapters(config);
+    const runnerPorts = { ...adapters, subscriber: subscriber() };
+    const runner = new Runner(runnerPorts, {
+      userId: user.sub,
+      workerId: `bench-${process.pid}`,
+      stateDir,
+      scratchDir: `${stateDir}.snapshots`,
+      createEngine: (settings) => {
+        const created = new OpenClawEngine({ stateDir, settings, parentEnv: process.env });
+        engine = created;
+        // Our leg's runs (the runner's sessions are `conv-…`), timed at the engine seam.
+        const run = created.run.bind(created);
+        created.run = (req) => {
+          if (!req.sessionKey.startsWith("conv-")) return run(req);
+          const timing = { start: nowMs(), firstDelta: 0 };
+          ourEngineRuns.push(timing);
+          return run({
+            ...req,
+            onEvent: (e) => {
+              if (e.type === "delta" && timing.firstDelta === 0) timing.firstDelta = nowMs();
+              req.onEvent(e);
+            },
+          });
+        };
+        return created;
       },
-    );
+      // Only the arrival of wake-ups is of interest: when the runtime learned of a message.
+      log: (_level, msg, fields) => {
+        if (msg === "agent event" && fields?.type === "wake") wakes.push(nowMs());
+      },
+      idleTimeoutMs: 60 * 60_000,
+    });
     cleanups.push(async () => {
       await runner.stop("bench done");
     });
