@@ -12,7 +12,14 @@ import { ChatStream } from "./chat-stream";
 import type { ActiveRun, Lookup, RunnerCore } from "./core";
 import { describeError } from "./log";
 import { errorEvent, finalEvent, replyMessage, runStartedEvent } from "./reply";
-import { type AbortReason, afterRun, beforeRun, type RunFailure, type TurnOutcome } from "./turn-outcome";
+import {
+  type AbortReason,
+  type AfterRunFacts,
+  afterRun,
+  beforeRun,
+  type RunFailure,
+  type TurnOutcome,
+} from "./turn-outcome";
 
 /*
  * One turn: the run of one claimed queue item. It streams the engine's events to the
@@ -169,7 +176,13 @@ export class Turns {
     }
   }
 
-  private runFacts(run: ActiveRun, partial: string, tools: ToolActivity[], runTimeoutSeconds: number) {
+  /** The facts of a run that has ended, but for its result. */
+  private runFacts(
+    run: ActiveRun,
+    partial: string,
+    tools: ToolActivity[],
+    runTimeoutSeconds: number,
+  ): Omit<AfterRunFacts, "result"> {
     const { core } = this;
     return {
       abortReason: run.abortReason,
