@@ -28,7 +28,7 @@ import { createAdapters } from "../../lib/adapters";
 import { newId } from "../../lib/contracts";
 import { configFromLocalCloud } from "../../lib/env";
 import { signInForTest } from "../../lib/testing/services";
-import { createRunnerPorts } from "../../runtime/src/container";
+
 import type { AgentEngine } from "../../runtime/src/engine";
 import { OpenClawEngine } from "../../runtime/src/openclaw";
 import { Runner } from "../../runtime/src/runner/runner";
@@ -103,7 +103,12 @@ async function main(): Promise<void> {
     /** When the runner called engine.run and when that run gave its first delta (our leg only). */
     const ourEngineRuns: { start: number; firstDelta: number }[] = [];
     const wakes: number[] = [];
-    const runner = new Runner(createRunnerPorts(config), {
+    const { chatStore, settingsStore, taskStates, queue, blobs, secrets, publisher } = container;
+    const runnerPorts = {
+      ...{ chatStore, settingsStore, taskStates, queue, blobs, secrets, publisher },
+      subscriber: container.subscriber(),
+    };
+    const runner = new Runner(runnerPorts, {
       userId: user.sub,
       workerId: `bench-${process.pid}`,
       stateDir,

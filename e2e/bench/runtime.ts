@@ -23,8 +23,13 @@ import { ProcessRuntimeLauncher } from "../../lib/local/process-launcher";
 import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
 import { buildChildEnv } from "../../runtime/src/openclaw/child-env";
-import { OpenClawEngine, primeCompileCache } from "../../runtime/src/openclaw/openclaw-engine";
-import { startTestCloud, testPorts, Watcher } from "../../runtime/src/runner/test-support";
+import {
+  childNodeFlags,
+  type EngineBenchHooks,
+  OpenClawEngine,
+  primeCompileCache,
+} from "../../runtime/src/openclaw/openclaw-engine";
+import { startTestCloud, testPorts, Watcher } from "../../runtime/src/testing/test-cloud";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm";
 import { stopChild } from "../support/cloud-process";
 import { waitForGateway } from "./gateway-v4";
@@ -127,25 +132,35 @@ const ENGINE_LABELS: Record<EngineVariant, string> = {
   "node's resolver": "our engine with Node's own resolver for OpenClaw's imports, message waiting",
 };
 
+/** How a variant starts the child differently (EngineBenchHooks: not options of the product). */
+const VARIANT_HOOKS: Record<EngineVariant, EngineBenchHooks> = {
+  default: {},
+  "warm-up first": {},
+  "no early pools": { childEnv: { OPENCLAW_WORKER_PREWARM: "0" } },
+  // Without --v8-pool-size, Node keeps its own default.
+  "node's v8 pool": { nodeFlags: childNodeFlags().filter((f) => !f.startsWith("--v8-pool-size")) },
+  "node's resolver": { childEnv: { OPENCLAW_WORKER_FAST_RESOLVE: "0" } },
+};
+
 async function benchEngine(llm: FakeLlm, cacheDir: string, variant: EngineVariant): Promise<Result> {
   const label = ENGINE_LABELS[variant];
   const prewarm = variant === "warm-up first";
   const stateDir = await mkdtemp(join(tmpdir(), "bench-engine-"));
-  const engine = new OpenClawEngine({
-    stateDir,
-    parentEnv: process.env,
-    compileCacheDir: cacheDir,
-    prewarmPools: variant !== "no early pools",
-    ...(variant === "node's v8 pool" ? { v8PoolSize: "node-default" as const } : {}),
-    ...(variant === "node's resolver" ? { fastResolve: false } : {}),
-    settings: {
-      provider: "openai-compatible",
-      model: "fake-model",
-      baseUrl: `${llm.url}/v1`,
-      apiKey: "sk-bench",
-      runTimeoutSeconds: 300,
+  const engine = new OpenClawEngine(
+    {
+      stateDir,
+      parentEnv: process.env,
+      compileCacheDir: cacheDir,
+      settings: {
+        provider: "openai-compatible",
+        model: "fake-model",
+        baseUrl: `${llm.url}/v1`,
+        apiKey: "sk-bench",
+        runTimeoutSeconds: 300,
+      },
     },
-  });
+    VARIANT_HOOKS[variant],
+  );
   const sampler = rssSampler(() => engine.pids()[0]);
   const stages: string[] = [];
   const t0 = performance.now();
@@ -293,7 +308,7 @@ async function benchFullRuntime(llm: FakeLlm, cacheDir: string): Promise<Result>
   let runtimePid: number | undefined;
   const sampler = rssSampler(() => runtimePid);
   try {
-    await ports.settings.putSettings(userId, {
+    await ports.settingsStore.putSettings(userId, {
       provider: "openai-compatible",
       model: "fake-model",
       baseUrl: `${llm.url}/v1`,
@@ -308,17 +323,13 @@ async function benchFullRuntime(llm: FakeLlm, cacheDir: string): Promise<Result>
           taskStates: ports.taskStates,
           launcher,
           publisher: ports.publisher,
-          settingsStore: ports.settings,
-          warn: () => undefined,
+          settingsStore: ports.settingsStore,
         },
         uid,
+        { warn: () => undefined },
       );
     const send = (text: string, conversationId?: string) =>
-      sendMessage(
-        { chatStore: ports.chats, queue: ports.queue, publisher: ports.publisher, ensureRuntime: ensure },
-        userId,
-        { text, conversationId, idempotencyKey: newId() },
-      );
+      sendMessage({ ...ports, launcher }, userId, { text, conversationId, idempotencyKey: newId() });
     /** ms from `t0` to the publish time of the reply's first delta (what a browser sees next). */
     const firstDelta = async (messageId: string, t0: number, timeoutMs: number) => {
       const done = (events: ChatEvent[]) =>

@@ -138,6 +138,8 @@ export interface Subscription {
 /** Subscribes to AppSync Events over the realtime WebSocket (the runtime uses IAM). */
 export interface EventSubscriber {
   subscribe(channel: string, onEvent: (event: unknown) => void): Promise<Subscription>;
+  /** Closes the connection and every subscription on it. */
+  close(): Promise<void>;
 }
 
 export interface LaunchResult {

@@ -3,6 +3,7 @@ import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { userIdSchema } from "../../lib/contracts";
 import { type AppConfig, loadConfig } from "../../lib/env";
+import { formatIssues } from "../../lib/errors";
 
 /*
  * The runtime's own environment: who it serves, where OpenClaw's state lives, and the
@@ -27,7 +28,8 @@ const runtimeEnvSchema = z.object({
   /** Set by ECS on every task: the runtime reads its own task ARN from it. */
   ECS_CONTAINER_METADATA_URI_V4: z.string().url().optional(),
   RUNTIME_POLL_SECONDS: seconds(30),
-  RUNTIME_HEARTBEAT_SECONDS: seconds(15),
+  /** Default: the lease's beat (lib/contracts/task-lease.ts). */
+  RUNTIME_HEARTBEAT_SECONDS: z.coerce.number().min(1).optional(),
   RUNTIME_LEASE_SECONDS: seconds(60, 3),
   RUNTIME_SYNC_SECONDS: seconds(300),
   /** Overrides the idle timeout from the user's settings (whole minutes there). */
@@ -51,7 +53,7 @@ export interface RuntimeEnv {
   workerId: string;
   ecsMetadataUri?: string;
   pollMs: number;
-  heartbeatMs: number;
+  heartbeatMs?: number;
   leaseMs: number;
   syncMs: number;
   idleTimeoutMs?: number;
@@ -67,8 +69,7 @@ export interface RuntimeEnv {
 export function loadRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
   const parsed = runtimeEnvSchema.safeParse(env);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new Error(`invalid runtime environment: ${issues}`);
+    throw new Error(`invalid runtime environment: ${formatIssues(parsed.error)}`);
   }
   const e = parsed.data;
   const config = loadConfig(env);
@@ -79,7 +80,7 @@ export function loadRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
     workerId: e.RUNTIME_WORKER_ID ?? `${hostname().slice(0, 40)}-${process.pid}-${random}`,
     ecsMetadataUri: e.ECS_CONTAINER_METADATA_URI_V4,
     pollMs: e.RUNTIME_POLL_SECONDS * 1000,
-    heartbeatMs: e.RUNTIME_HEARTBEAT_SECONDS * 1000,
+    heartbeatMs: e.RUNTIME_HEARTBEAT_SECONDS === undefined ? undefined : e.RUNTIME_HEARTBEAT_SECONDS * 1000,
     leaseMs: e.RUNTIME_LEASE_SECONDS * 1000,
     syncMs: e.RUNTIME_SYNC_SECONDS * 1000,
     idleTimeoutMs:

@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { createRunnerPorts } from "./container";
+import { createAdapters } from "../../lib/adapters";
 import { takeHandedOffEnv } from "./credential-handoff";
 import { loadRuntimeEnv, type RuntimeEnv } from "./env";
 import { OpenClawEngine } from "./openclaw";
@@ -33,34 +33,39 @@ async function main(): Promise<number> {
   });
 
   let runner: Runner | undefined;
-  const ports = createRunnerPorts(env.config, {
+  const adapters = createAdapters(env.config);
+  const subscriber = adapters.subscriber({
     onReconnect: () => runner?.wake(),
     log: (line) => log("debug", line),
   });
-  runner = new Runner(ports, {
-    userId: env.userId,
-    workerId: env.workerId,
-    taskRef,
-    stateDir: env.stateDir,
-    scratchDir: `${env.stateDir}.snapshots`,
-    createEngine: (settings) =>
-      new OpenClawEngine({
-        stateDir: env.stateDir,
-        settings,
-        // The engine hands OpenClaw an allowlisted part of this only (no AWS_*, no tokens).
-        parentEnv: process.env,
-        compileCacheDir: env.compileCacheDir,
-        onLog: (line) => log("debug", "openclaw", { line: line.slice(0, 2_000) }),
-      }),
-    log,
-    pollMs: env.pollMs,
-    heartbeatMs: env.heartbeatMs,
-    leaseMs: env.leaseMs,
-    syncMs: env.syncMs,
-    idleTimeoutMs: env.idleTimeoutMs,
-    shutdownMs: env.shutdownMs,
-    maxConcurrentRuns: env.maxConcurrentRuns,
-  });
+  const { chatStore, settingsStore, taskStates, queue, blobs, secrets, publisher } = adapters;
+  runner = new Runner(
+    { chatStore, settingsStore, taskStates, queue, blobs, secrets, publisher, subscriber },
+    {
+      userId: env.userId,
+      workerId: env.workerId,
+      taskRef,
+      stateDir: env.stateDir,
+      scratchDir: `${env.stateDir}.snapshots`,
+      createEngine: (settings) =>
+        new OpenClawEngine({
+          stateDir: env.stateDir,
+          settings,
+          // The engine hands OpenClaw an allowlisted part of this only (no AWS_*, no tokens).
+          parentEnv: process.env,
+          compileCacheDir: env.compileCacheDir,
+          onLog: (line) => log("debug", "openclaw", { line: line.slice(0, 2_000) }),
+        }),
+      log,
+      pollMs: env.pollMs,
+      heartbeatMs: env.heartbeatMs,
+      leaseMs: env.leaseMs,
+      syncMs: env.syncMs,
+      idleTimeoutMs: env.idleTimeoutMs,
+      shutdownMs: env.shutdownMs,
+      maxConcurrentRuns: env.maxConcurrentRuns,
+    },
+  );
   const r = runner;
 
   const onSignal = (signal: NodeJS.Signals) => {
@@ -92,7 +97,7 @@ async function main(): Promise<number> {
   }
   const result = await r.stopped;
   clearInterval(health);
-  await (ports.subscriber as { close?: () => Promise<void> }).close?.().catch(() => undefined);
+  await subscriber.close().catch(() => undefined);
   log("info", "runtime exiting", { reason: result.reason, exitCode: result.exitCode });
   return result.exitCode;
 }

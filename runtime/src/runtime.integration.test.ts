@@ -9,7 +9,7 @@ import { ProcessRuntimeLauncher } from "../../lib/local/process-launcher";
 import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
 import { replyIdFor } from "./runner/settings";
-import { startTestCloud, type TestCloud, testPorts, Watcher } from "./runner/test-support";
+import { startTestCloud, type TestCloud, testPorts, Watcher } from "./testing/test-cloud";
 
 /*
  * The runtime as it really runs: the bundled runtime/dist/main.js started by the local
@@ -38,10 +38,10 @@ function ensure() {
       taskStates: ports.taskStates,
       launcher,
       publisher: ports.publisher,
-      settingsStore: ports.settings,
-      warn: () => undefined,
+      settingsStore: ports.settingsStore,
     },
     userId,
+    { warn: () => undefined },
   );
 }
 
@@ -49,11 +49,11 @@ async function send(
   text: string,
   conversationId?: string,
 ): Promise<{ conversationId: string; messageId: string }> {
-  const r = await sendMessage(
-    { chatStore: ports.chats, queue: ports.queue, publisher: ports.publisher, ensureRuntime: ensure },
-    userId,
-    { text, conversationId, idempotencyKey: newId() },
-  );
+  const r = await sendMessage({ ...ports, launcher }, userId, {
+    text,
+    conversationId,
+    idempotencyKey: newId(),
+  });
   return { conversationId: r.conversationId, messageId: r.messageId };
 }
 
@@ -146,7 +146,7 @@ beforeAll(async () => {
       ECS_CONTAINER_METADATA_URI_V4: "http://169.254.170.2/v4/abc",
     },
   });
-  await ports.settings.putSettings(userId, {
+  await ports.settingsStore.putSettings(userId, {
     provider: "openai-compatible",
     model: "fake-model",
     baseUrl: `${llm.url}/v1`,
@@ -190,7 +190,7 @@ describe("the runtime with real OpenClaw", () => {
     expect(final).toMatchObject({ id: replyIdFor(messageId), status: "complete" });
     expect(final?.content).toContain("Hello there, nice to meet you!");
     expect(deltas.map((d) => (d.type === "delta" ? d.text : "")).join("")).toContain("Hello there");
-    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored?.content).toBe(final?.content);
     const stages = watcher
       .of("status")
@@ -323,7 +323,7 @@ describe("the runtime with real OpenClaw", () => {
     const row = await ports.taskStates.get(userId);
     await launcher.stop(row.taskRef ?? "", "test");
     await waitFor(() => !alive(pid), 30_000, "the runtime to exit");
-    const stored = await ports.chats.getMessage(userId, conversationA, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationA, replyIdFor(messageId));
     const queued = (await ports.queue.list(userId)).map((i) => i.messageId);
     // Either the turn finished within the grace period, or its message went back to the queue.
     expect(stored?.status === "complete" || queued.includes(messageId)).toBe(true);
@@ -368,7 +368,7 @@ describe("the runtime with real OpenClaw", () => {
     );
     await new Promise((r) => setTimeout(r, 2_000));
     expect(watcher.of("final").filter((f) => f.message.replyTo === messageId)).toHaveLength(1);
-    const replies = (await ports.chats.listMessages(userId, conversationId, { limit: 200 })).items.filter(
+    const replies = (await ports.chatStore.listMessages(userId, conversationId, { limit: 200 })).items.filter(
       (m) => m.replyTo === messageId,
     );
     expect(replies).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { childNodeFlags, v8PoolSizeFor, warmUpSessionKey } from "./openclaw-engine";
 
@@ -10,9 +11,12 @@ describe("the OpenClaw child's Node flags", () => {
     expect(v8PoolSizeFor(0)).toBe(1);
   });
 
-  it("passes the pool size, or leaves Node's default when asked", () => {
+  it("passes the pool size, sized to the machine unless given", () => {
     expect(childNodeFlags(2)).toEqual(["--max-semi-space-size=64", "--v8-pool-size=2"]);
-    expect(childNodeFlags("node-default")).toEqual(["--max-semi-space-size=64"]);
+    expect(childNodeFlags()).toEqual([
+      "--max-semi-space-size=64",
+      `--v8-pool-size=${v8PoolSizeFor(availableParallelism())}`,
+    ]);
   });
 
   it("refuses a pool size Node would misread", () => {

@@ -31,8 +31,6 @@ export interface OpenClawEngineOptions {
    * bundle of ./worker.ts built on start when running from source (see buildWorkerBundle).
    */
   worker?: { path: string; execArgv?: string[] };
-  /** Extra variables for the child (diagnostics only; secrets are filtered out). */
-  extraChildEnv?: Record<string, string>;
   /**
    * What warmUp() does. `prepare-only` (default): OpenClaw prepares a whole turn (tools,
    * system prompt, session) and the run stops as the model call starts, so warming costs no
@@ -41,23 +39,20 @@ export interface OpenClawEngineOptions {
   warmUp?: "prepare-only" | "full";
   /** Receives each line the child prints (also written to `<stateDir>/logs/worker.log`). */
   onLog?: (line: string) => void;
-  /**
-   * Start OpenClaw's stateless worker-thread pools alongside its import (./prewarm.ts).
-   * Default true; the cold-start benchmark turns it off to show what it saves.
-   */
-  prewarmPools?: boolean;
-  /**
-   * Threads in V8's background pool in the child (see v8PoolSizeFor). Default: one fewer
-   * than the CPUs this process may use; `"node-default"` leaves Node's own choice (4), for
-   * the cold-start benchmark's comparison.
-   */
-  v8PoolSize?: number | "node-default";
-  /**
-   * Resolve the relative imports inside openclaw's dist/ and two of its dependencies by URL,
-   * in the child's main thread and OpenClaw's worker threads (./resolve-fast-path.ts).
-   * Default true; the cold-start benchmark turns it off to show what it saves.
-   */
-  fastResolve?: boolean;
+}
+
+/**
+ * Not part of the engine's options: the cold-start benchmark's way to start the child
+ * without one of the product's start-up measures (the early pool start and the resolve
+ * fast path, which the worker skips when OPENCLAW_WORKER_PREWARM or
+ * OPENCLAW_WORKER_FAST_RESOLVE is "0"; the V8 pool size in childNodeFlags), to show what
+ * each one saves.
+ */
+export interface EngineBenchHooks {
+  /** Added to the child's environment (checked against buildChildEnv's deny list). */
+  childEnv?: Record<string, string>;
+  /** Node's flags for the child in place of childNodeFlags(). */
+  nodeFlags?: string[];
 }
 
 interface PendingRun {
@@ -88,24 +83,21 @@ export const WARMUP_PROMPT = "Reply with the single word OK.";
  * OpenClaw child: one fewer than the CPUs the process may use, and at least one. Node's
  * default is 4 whatever the machine. During a first turn OpenClaw runs its main thread and
  * up to eight worker threads of its own, so on a small machine (the Fargate task has 1
- * vCPU by default) four more threads only add contention. On 2 cores a pool of 1 or 2
- * brought the first token about 0.6 s sooner than the default, in 11 of 13 paired starts
- * (docs/perf-notes.md); warm turns did not change.
+ * vCPU by default) four more threads only add contention; the cold-start benchmark
+ * (`npm run bench:runtime`) shows the difference against Node's default.
  */
 export function v8PoolSizeFor(parallelism: number): number {
   return Math.max(1, Math.floor(parallelism) - 1);
 }
 
-/** Node's flags for the OpenClaw child, before any caller-given ones. */
-export function childNodeFlags(
-  v8PoolSize: number | "node-default" = v8PoolSizeFor(availableParallelism()),
-): string[] {
-  if (v8PoolSize !== "node-default" && !(Number.isInteger(v8PoolSize) && v8PoolSize >= 1))
+/** Node's flags for the OpenClaw child, before the worker's own ones. */
+export function childNodeFlags(v8PoolSize: number = v8PoolSizeFor(availableParallelism())): string[] {
+  if (!(Number.isInteger(v8PoolSize) && v8PoolSize >= 1))
     throw new Error(`v8PoolSize must be a whole number of at least 1, not ${v8PoolSize}`);
   return [
-    // Fewer scavenges while OpenClaw builds its module graphs (DESIGN.md §4).
+    // Fewer scavenges while OpenClaw builds its module graphs.
     "--max-semi-space-size=64",
-    ...(v8PoolSize === "node-default" ? [] : [`--v8-pool-size=${v8PoolSize}`]),
+    `--v8-pool-size=${v8PoolSize}`,
   ];
 }
 
@@ -167,7 +159,10 @@ export class OpenClawEngine implements AgentEngine {
   private readonly recentLines: string[] = [];
   private exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: OpenClawEngineOptions) {
+  constructor(
+    private readonly options: OpenClawEngineOptions,
+    private readonly bench: EngineBenchHooks = {},
+  ) {
     this.settings = options.settings;
   }
 
@@ -185,9 +180,7 @@ export class OpenClawEngine implements AgentEngine {
       compileCacheDir,
       extra: {
         HOME: join(stateDir, "home"),
-        ...(this.options.prewarmPools === false ? { OPENCLAW_WORKER_PREWARM: "0" } : {}),
-        ...(this.options.fastResolve === false ? { OPENCLAW_WORKER_FAST_RESOLVE: "0" } : {}),
-        ...this.options.extraChildEnv,
+        ...this.bench.childEnv,
       },
     });
     const worker = this.options.worker ?? (await defaultWorker());
@@ -195,7 +188,7 @@ export class OpenClawEngine implements AgentEngine {
     this.logStream = createWriteStream(join(stateDir, "logs", "worker.log"), { flags: "a", mode: 0o600 });
     const child = spawn(
       process.execPath,
-      [...childNodeFlags(this.options.v8PoolSize), ...(worker.execArgv ?? []), worker.path],
+      [...(this.bench.nodeFlags ?? childNodeFlags()), ...(worker.execArgv ?? []), worker.path],
       {
         cwd: stateDir,
         env: env as NodeJS.ProcessEnv,

@@ -6,9 +6,9 @@ import { join } from "node:path";
  * Starts three of OpenClaw's worker-thread pools at worker start, while the main thread is
  * still importing OpenClaw, instead of one after another in the middle of the first turn.
  *
- * A first turn in a fresh process spends most of its ~13 s booting worker threads, each
- * with its own module graph, started lazily and in sequence while the main thread waits
- * (docs/perf-notes.md). Three of them can be started with no state at all: the session
+ * A first turn in a fresh process spends most of its time booting worker threads, each
+ * with its own module graph, started lazily and in sequence while the main thread waits.
+ * Three of them can be started with no state at all: the session
  * disk-budget pool and memory-core's search and index pools. Each start is one harmless
  * call through the pool (a disk measurement of a store that may not exist yet, a presence
  * check of a database path that does not exist, an empty index preparation), so the pool

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -17,7 +17,10 @@ const FS_SAFE = "file:///app/node_modules/@openclaw/fs-safe/";
 const TYPEBOX = "file:///app/node_modules/typebox/";
 const ROOTS = [DIST, FS_SAFE, TYPEBOX];
 const runtimeRoot = fileURLToPath(new URL("../../", import.meta.url));
-const openclawEntry = pathToFileURL(join(runtimeRoot, "node_modules", "openclaw", "dist", "index.js")).href;
+// Node resolves modules by their real path, so a linked node_modules must be followed here too.
+const openclawEntry = pathToFileURL(
+  realpathSync(join(runtimeRoot, "node_modules", "openclaw", "dist", "index.js")),
+).href;
 const IMPORT = ["node", "import"];
 const fastPathUrl = new URL("./resolve-fast-path.ts", import.meta.url).href;
 
@@ -78,7 +81,7 @@ describe("fastResolveRoots, on the pinned install", () => {
   const roots = fastResolveRoots(openclawEntry);
 
   it("finds openclaw's dist and the root of each listed dependency", () => {
-    const modules = pathToFileURL(join(runtimeRoot, "node_modules")).href;
+    const modules = pathToFileURL(realpathSync(join(runtimeRoot, "node_modules"))).href;
     expect(roots).toEqual([
       `${modules}/openclaw/dist/`,
       ...FAST_RESOLVE_PACKAGES.map((name) => `${modules}/${name}/`),

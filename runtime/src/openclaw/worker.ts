@@ -188,6 +188,8 @@ const openclawEntry = import.meta.resolve("openclaw");
 const openclawDist = new URL("./", openclawEntry);
 // Before anything of OpenClaw's is imported (./resolve-fast-path.ts): for this thread, and
 // through a preload bundled next to this file, for the worker threads OpenClaw starts.
+// OPENCLAW_WORKER_FAST_RESOLVE and OPENCLAW_WORKER_PREWARM (below) are "0" only when the
+// cold-start benchmark measures a start without the measure (EngineBenchHooks).
 const fastResolve =
   process.env.OPENCLAW_WORKER_FAST_RESOLVE !== "0" && installResolveFastPath(fastResolveRoots(openclawEntry));
 const threadPreload = new URL(`./openclaw-thread-preload${extname(import.meta.url)}`, import.meta.url);

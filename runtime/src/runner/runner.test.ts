@@ -2,23 +2,24 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentChannel, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
+import { agentChannel, LEASE, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
 import type { ChatStore, PendingQueue } from "../../../lib/ports";
 import { deleteConversation } from "../../../lib/services/conversations";
 import { EngineError } from "../engine";
-import { createLogger } from "./log";
-import { Runner, type RunnerOptions, TRUNCATED_NOTE } from "./runner";
-import { replyIdFor } from "./settings";
-import { stateBlobPrefix } from "./state-sync";
+import { FakeEngine } from "../testing/fake-engine";
 import {
-  FakeEngine,
   userId as newUserId,
   send,
   startTestCloud,
   type TestCloud,
   testPorts,
   Watcher,
-} from "./test-support";
+} from "../testing/test-cloud";
+import { createLogger } from "./log";
+import { TRUNCATED_NOTE } from "./reply";
+import { Runner, type RunnerOptions } from "./runner";
+import { replyIdFor } from "./settings";
+import { stateBlobPrefix } from "./state-sync";
 
 let tc: TestCloud;
 let ports: ReturnType<typeof testPorts>;
@@ -75,7 +76,7 @@ async function startRunner(
     {
       ...runnerPorts,
       queue: opts.queue ? opts.queue(runnerPorts.queue) : runnerPorts.queue,
-      chats: opts.chats ? opts.chats(runnerPorts.chats) : runnerPorts.chats,
+      chatStore: opts.chats ? opts.chats(runnerPorts.chatStore) : runnerPorts.chatStore,
     },
     {
       userId,
@@ -137,7 +138,7 @@ describe("a turn", () => {
       status: "complete",
       content: words.join(""),
     });
-    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored?.content).toBe(words.join(""));
     expect(engine.runs[0]).toMatchObject({ sessionKey: `conv-${conversationId}`, text: "hello" });
 
@@ -204,7 +205,7 @@ describe("a turn", () => {
     // The live final carries what fits; the stored message is whole.
     const final = watcher.finalFor(messageId);
     expect(final?.content.endsWith(TRUNCATED_NOTE)).toBe(true);
-    const stored = await ports.chats.getMessage(userId, final?.conversationId ?? "", final?.id ?? "");
+    const stored = await ports.chatStore.getMessage(userId, final?.conversationId ?? "", final?.id ?? "");
     expect(stored?.content).toBe(chunk.repeat(150));
   });
 });
@@ -225,98 +226,8 @@ describe("the queue", () => {
     expect(watcher.finalFor(b.messageId)?.id).toBe(replyIdFor(b.messageId));
   });
 
-  it("claims the item a wake-up names while it lists the queue, not after", async () => {
-    const calls: string[] = [];
-    let recording = false;
-    const { watcher, userId } = await startRunner({
-      pollMs: 60_000,
-      queue: (q) =>
-        Object.assign(Object.create(q) as PendingQueue, {
-          list: async (uid: string) => {
-            // Only calls made for the message below (start-up lists the queue too).
-            const record = recording;
-            if (record) calls.push("list");
-            await new Promise((r) => setTimeout(r, 300));
-            const items = await q.list(uid);
-            if (record) calls.push("listed");
-            return items;
-          },
-          claim: (...args: Parameters<PendingQueue["claim"]>) => {
-            if (recording) calls.push("claim");
-            return q.claim(...args);
-          },
-        }),
-    });
-    // A conversation whose first send has no recorded answer: the next send is not caught
-    // up, so its wake-up names the item without the run, and the runner checks the queue.
-    const conversationId = newId();
-    const at = new Date().toISOString();
-    await ports.chats.createConversation(userId, {
-      id: conversationId,
-      title: "t",
-      createdAt: at,
-      updatedAt: at,
-    });
-    await new Promise((r) => setTimeout(r, 400));
-    recording = true;
-    const { messageId } = await send(ports, userId, "hinted", conversationId);
-    await watcher.until(
-      (e) => e.some((x) => x.type === "final" && x.message.replyTo === messageId),
-      10_000,
-      "final",
-    );
-    expect(watcher.finalFor(messageId)?.content).toBe("echo: hinted");
-    // The claim went out before the slow listing came back.
-    expect(calls.slice(0, 3)).toEqual(["claim", "list", "listed"]);
-  });
-
-  it("starts on a ready wake-up before its claim comes back, and publishes only once the claim holds", async () => {
+  it("leaves an item another runtime claimed first: nothing run, published or stored", async () => {
     const engine = new FakeEngine();
-    let atClaim: { runs: number; published: string[] } | undefined;
-    let watcherRef: Watcher | undefined;
-    const { watcher, userId } = await startRunner({
-      engine,
-      pollMs: 60_000,
-      queue: (q) =>
-        Object.assign(Object.create(q) as PendingQueue, {
-          claim: async (...args: Parameters<PendingQueue["claim"]>) => {
-            const claimed = await q.claim(...args);
-            // Long enough for an event published at once to reach the watcher.
-            await new Promise((r) => setTimeout(r, 400));
-            const events = watcherRef?.events ?? [];
-            atClaim = { runs: engine.runs.length, published: events.map((e) => e.type) };
-            return claimed;
-          },
-        }),
-    });
-    watcherRef = watcher;
-    await watcher.until((e) => e.some((x) => x.type === "status" && x.state === "ready"), 10_000, "ready");
-    // Send 1 of a new conversation: its wake-up carries the run.
-    const { conversationId, messageId } = await send(ports, userId, "ahead");
-    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
-    // The engine had run (the fake answers at once) while the claim was out, and nothing of
-    // the run had been published.
-    expect(atClaim?.runs).toBe(1);
-    expect(atClaim?.published.filter((t) => ["run.started", "delta", "final", "busy"].includes(t))).toEqual(
-      [],
-    );
-    expect(watcher.of("run.started")).toHaveLength(1);
-    expect(watcher.finalFor(messageId)?.content).toBe("echo: ahead");
-    expect(watcher.statuses()).toContain("busy");
-    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
-    // The answer was recorded against send 1, so the next send is caught up.
-    expect(await ports.chats.recordSend(userId, conversationId, new Date().toISOString())).toEqual({
-      seq: 2,
-      caughtUp: true,
-    });
-  });
-
-  it("drops a run started ahead whose claim does not hold: nothing published or stored", async () => {
-    const engine = new FakeEngine();
-    engine.script = (text) =>
-      text === "contested"
-        ? [{ delta: "partial" }, { wait: 3_000 }, { delta: " rest" }]
-        : [{ delta: `echo: ${text}` }];
     let contest = false;
     const { watcher, userId } = await startRunner({
       engine,
@@ -336,23 +247,23 @@ describe("the queue", () => {
     await watcher.until((e) => e.some((x) => x.type === "status" && x.state === "ready"), 10_000, "ready");
     contest = true;
     const { conversationId, messageId } = await send(ports, userId, "contested");
-    await eventually(async () => expect(engine.runs[0]?.outcome).toBe("aborted"));
     // Another conversation is answered as usual afterwards.
     const other = await send(ports, userId, "next");
     await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final of the next message");
     expect(watcher.finalFor(other.messageId)?.content).toBe("echo: next");
-    // Nothing of the dropped run reached a subscriber or the store; the holder keeps the item.
+    expect(engine.runs.map((r) => r.text)).toEqual(["next"]);
+    // Nothing of the contested message reached a subscriber or the store; the holder keeps the item.
     const ofContested = watcher.events.filter(
       (e) => "conversationId" in e && e.conversationId === conversationId,
     );
     expect(ofContested.filter((e) => e.type !== "status").map((e) => e.type)).toEqual([]);
     expect(watcher.finalFor(messageId)).toBeUndefined();
-    expect(await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId))).toBeUndefined();
+    expect(await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId))).toBeUndefined();
     const [held] = await ports.queue.list(userId);
     expect(held).toMatchObject({ id: messageId, claimedBy: "other-runtime" });
   });
 
-  it("answers an older message first when a wake-up names a newer one of the same conversation", async () => {
+  it("on a wake-up, answers the oldest waiting message of a conversation first", async () => {
     const engine = new FakeEngine();
     const { watcher, userId } = await startRunner({ engine, pollMs: 60_000 });
     const a = await send(ports, userId, "first");
@@ -360,7 +271,7 @@ describe("the queue", () => {
     // Let the drain that follows a finished run pass, so only the wake-up below drains.
     await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
     await new Promise((r) => setTimeout(r, 300));
-    // An older message whose wake-up was lost, then a newer one whose wake-up names it.
+    // An older message whose wake-up was lost, then a newer one whose wake-up arrives.
     await send(ports, userId, "older, never announced", a.conversationId, { lostWake: true });
     const b = await send(ports, userId, "newer", a.conversationId);
     await watcher.until((e) => e.filter((x) => x.type === "final").length >= 3, 10_000, "three finals");
@@ -393,7 +304,7 @@ describe("the queue", () => {
     const { watcher, userId } = await startRunner({ pollMs: 300 });
     // Enqueue directly, as if the wake-up was lost.
     const conversationId = newId();
-    await ports.chats.createConversation(userId, {
+    await ports.chatStore.createConversation(userId, {
       id: conversationId,
       title: "t",
       createdAt: new Date().toISOString(),
@@ -414,6 +325,46 @@ describe("the queue", () => {
     expect(watcher.finalFor(messageId)?.content).toBe("echo: no wake");
   });
 
+  it("drops a queued message of a deleted conversation, and answers one that crashed too often with an error", async () => {
+    const uid = newUserId();
+    const enqueue = (conversationId: string, text: string, attempts: number) => {
+      const id = newId();
+      return ports.queue
+        .enqueue({
+          userId: uid,
+          id,
+          conversationId,
+          messageId: id,
+          text,
+          source: "web",
+          enqueuedAt: new Date().toISOString(),
+          attempts,
+        })
+        .then(() => id);
+    };
+    const gone = await enqueue(newId(), "of a deleted conversation", 0);
+    const conversationId = newId();
+    const at = new Date().toISOString();
+    await ports.chatStore.createConversation(uid, {
+      id: conversationId,
+      title: "t",
+      createdAt: at,
+      updatedAt: at,
+    });
+    // Three runtimes died answering it; the next claim is its fourth attempt.
+    const doomed = await enqueue(conversationId, "crashes every runtime", 3);
+    const { engine, watcher } = await startRunner({ userId: uid, maxAttempts: 3 });
+    await watcher.until((e) => e.some((x) => x.type === "error"), 10_000, "the error reply");
+    expect(watcher.of("error")[0]).toMatchObject({ code: "runtime_failed", replyTo: doomed });
+    expect(await ports.chatStore.getMessage(uid, conversationId, replyIdFor(doomed))).toMatchObject({
+      status: "error",
+      error: { code: "runtime_failed" },
+    });
+    await eventually(async () => expect(await ports.queue.list(uid)).toEqual([]));
+    expect(engine.runs).toEqual([]);
+    expect(watcher.events.some((e) => "replyTo" in e && e.replyTo === gone)).toBe(false);
+  });
+
   it("takes over an item whose worker died once its lease expires, and answers it once", async () => {
     const uid = newUserId();
     const { messageId } = await send(ports, uid, "orphaned");
@@ -431,7 +382,7 @@ describe("the queue", () => {
   it("does not run again a message whose reply was stored before a crash", async () => {
     const uid = newUserId();
     const { conversationId, messageId } = await send(ports, uid, "already answered");
-    await ports.chats.putMessage(uid, {
+    await ports.chatStore.putMessage(uid, {
       id: replyIdFor(messageId),
       conversationId,
       role: "assistant",
@@ -470,7 +421,7 @@ describe("failures and abort", () => {
       conversationId,
       message: "The model provider answered 500. Try again in a minute.",
     });
-    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored).toMatchObject({
       status: "error",
       content: "partial",
@@ -498,7 +449,7 @@ describe("failures and abort", () => {
     const { watcher, userId } = await startRunner({ engine });
     const { conversationId, messageId } = await send(ports, userId, "race me");
     await watcher.until((e) => e.some((x) => x.type === "run.started"), 10_000, "run started");
-    await ports.chats.putMessage(userId, {
+    await ports.chatStore.putMessage(userId, {
       id: replyIdFor(messageId),
       conversationId,
       role: "assistant",
@@ -548,7 +499,7 @@ describe("failures and abort", () => {
     console.log(`abort → final: ${Date.now() - asked} ms`);
     expect(engine.runs[0]?.outcome).toBe("aborted");
     expect(watcher.finalFor(messageId)).toMatchObject({ status: "aborted", content: "thinking..." });
-    const stored = await ports.chats.getMessage(userId, conversationId, replyIdFor(messageId));
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
     expect(stored?.status).toBe("aborted");
   });
 
@@ -570,7 +521,7 @@ describe("failures and abort", () => {
     const { conversationId, messageId } = await send(ports, userId, "long task");
     await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, "first delta");
     deleted = deleteConversation(
-      { chatStore: ports.chats, queue: ports.queue, publisher: ports.publisher },
+      { chatStore: ports.chatStore, queue: ports.queue, publisher: ports.publisher },
       userId,
       conversationId,
     );
@@ -579,10 +530,10 @@ describe("failures and abort", () => {
     await eventually(async () => {
       expect(engine.runs[0]?.outcome).toBe("aborted");
       expect(logs.some((l) => l.includes("deleted during the run"))).toBe(true);
-      expect((await ports.chats.listMessages(userId, conversationId)).items).toEqual([]);
+      expect((await ports.chatStore.listMessages(userId, conversationId)).items).toEqual([]);
       expect(await ports.queue.list(userId)).toEqual([]);
     }, 10_000);
-    expect(await ports.chats.getConversation(userId, conversationId)).toBeUndefined();
+    expect(await ports.chatStore.getConversation(userId, conversationId)).toBeUndefined();
     expect(watcher.finalFor(messageId)).toBeUndefined();
   });
 
@@ -712,6 +663,35 @@ describe("lifecycle", () => {
     expect(
       warmUps.filter((t) => t > (run?.endedAt ?? Number.POSITIVE_INFINITY)).length,
     ).toBeGreaterThanOrEqual(2);
+  });
+
+  it("waits for a live Stopping runtime, and not for one the lease says is dead", async () => {
+    const stoppingSince = async (uid: string, beatAgoMs: number) => {
+      const { version } = await ports.taskStates.get(uid);
+      const beat = new Date(Date.now() - beatAgoMs).toISOString();
+      await ports.taskStates.compareAndSet(uid, version, {
+        status: "Stopping",
+        taskRef: "local:1",
+        startedAt: beat,
+        heartbeatAt: beat,
+        idleTimeoutMinutes: 15,
+      });
+    };
+    const waitedFor = (logs: string[]) => logs.some((l) => l.includes("previous runtime still stopping"));
+
+    const dead = newUserId();
+    await stoppingSince(dead, LEASE.runningStaleMs + 60_000);
+    // A wait as long as the test's own timeout: only the lease can end it early.
+    const afterDead = await startRunner({ userId: dead, stoppingWaitMs: 60_000 });
+    expect(waitedFor(afterDead.logs)).toBe(false);
+    expect(afterDead.logs.some((l) => l.includes("died while stopping"))).toBe(true);
+    expect((await ports.taskStates.get(dead)).status).toBe("Running");
+
+    const live = newUserId();
+    await stoppingSince(live, 0);
+    const afterLive = await startRunner({ userId: live, stoppingWaitMs: 600 });
+    expect(waitedFor(afterLive.logs)).toBe(true);
+    expect((await ports.taskStates.get(live)).status).toBe("Running");
   });
 
   it("does not wipe a state folder it did not create", async () => {

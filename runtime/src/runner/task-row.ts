@@ -1,4 +1,4 @@
-import type { TaskState, TaskStatus } from "../../../lib/contracts";
+import { isStale, type TaskState } from "../../../lib/contracts";
 import type { TaskStateStore } from "../../../lib/ports";
 
 /*
@@ -31,7 +31,7 @@ export class TaskRow {
 
   /**
    * True when the row belongs to this process: no task recorded yet, or ours. False when
-   * a launcher has replaced us (it found us stale) or the row went Idle under us.
+   * a launcher has replaced us (it took our lease for dead) or the row went Idle under us.
    */
   owns(row: TaskState): boolean {
     if (row.status === "Idle") return false;
@@ -72,16 +72,17 @@ export class TaskRow {
     throw new Error("the task-state row kept changing under concurrent writes");
   }
 
-  /** Waits while a previous runtime is still Stopping (it may be uploading state we must restore). */
-  async waitWhileStopping(timeoutMs: number, isStale: (row: TaskState) => boolean): Promise<TaskState> {
+  /**
+   * Waits while a previous runtime is still Stopping (it may be uploading state we must
+   * restore), unless the lease says that runtime is dead.
+   */
+  async waitWhileStopping(timeoutMs: number): Promise<TaskState> {
     const until = Date.now() + timeoutMs;
     let row = await this.read();
-    while (row.status === "Stopping" && !isStale(row) && Date.now() < until) {
+    while (row.status === "Stopping" && !isStale(row, Date.now()) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 500));
       row = await this.read();
     }
     return row;
   }
 }
-
-export const ACTIVE_STATUSES: TaskStatus[] = ["Starting", "Running", "Stopping"];
