@@ -11,7 +11,7 @@ export default defineConfig({
       "ops/**/*.test.ts",
       "runtime/src/**/*.test.ts",
       "components/**/*.test.ts",
-      "e2e/bench/*.test.ts",
+      "bench/*.test.ts",
     ],
     // The rest of e2e/ is Playwright's.
     exclude: ["**/node_modules/**", "e2e/*.spec.ts", "e2e/support/**", "e2e/fixtures/**", "e2e/pages/**"],

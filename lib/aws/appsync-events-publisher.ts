@@ -45,8 +45,8 @@ interface RawResponse {
  * before anything is sent (callers split long text into several events).
  *
  * Requests go through `node:http(s)` with a keep-alive pool of its own rather than
- * `fetch`: a publish sits between the user and the wake-up or the next token, and on the
- * development machine `fetch` cost 0.5-0.7 ms more CPU per request (docs/perf-notes.md).
+ * `fetch`: a publish sits between the user and every streamed token, and `fetch` costs
+ * measurably more CPU per request (ADR 0010).
  */
 export class AppSyncEventsPublisher implements EventPublisher {
   private readonly url: URL;

@@ -1,6 +1,6 @@
 /*
  * Statistics for the benchmarks' printouts. The warm-turn ratio moves by about ±0.05
- * between runs of the same code on this machine (docs/benchmarks.md), so one run's ratio
+ * between runs of the same code on one machine (bench/README.md), so one run's ratio
  * is printed with an interval that shows how far its own turns let it move.
  */
 

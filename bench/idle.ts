@@ -13,8 +13,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { OpenClawEngine } from "../../runtime/src/openclaw/openclaw-engine";
-import { startFakeLlm } from "../fixtures/fake-llm";
+import { startFakeLlm } from "../e2e/fixtures/fake-llm";
+import { OpenClawEngine } from "../runtime/src/openclaw/openclaw-engine";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {

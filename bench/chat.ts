@@ -10,7 +10,7 @@
  *
  * Both legs alternate turn by turn (which one goes first alternates too), each in its own
  * session of the same length, after a few warm-up turns. Prints p50 and p95 of each and
- * the ratio of the medians (target < 1.10). Everything runs on 127.0.0.1 and stops at the end.
+ * the ratio of the medians (target ≤ 1.20). Everything runs on 127.0.0.1 and stops at the end.
  * The processes are laid out as in AWS where the machine allows (layout.ts): the runtime
  * on a CPU of its own, the stand-ins for AWS and the client on the others.
  *
@@ -24,17 +24,16 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createAdapters } from "../../lib/adapters";
-import { newId } from "../../lib/contracts";
-import { configFromLocalCloud } from "../../lib/env";
-import { signInForTest } from "../../lib/testing/services";
-
-import type { AgentEngine } from "../../runtime/src/engine";
-import { OpenClawEngine } from "../../runtime/src/openclaw";
-import { Runner } from "../../runtime/src/runner/runner";
-import { startFakeLlm } from "../fixtures/fake-llm";
-import { buildApp, freePort, startApp } from "../support/app-server";
-import { startCloudProcess } from "../support/cloud-process";
+import { startFakeLlm } from "../e2e/fixtures/fake-llm";
+import { buildApp, freePort, startApp } from "../e2e/support/app-server";
+import { startCloudProcess } from "../e2e/support/cloud-process";
+import { createAdapters } from "../lib/adapters";
+import { newId } from "../lib/contracts";
+import { configFromLocalCloud } from "../lib/env";
+import { signInForTest } from "../lib/testing/services";
+import type { AgentEngine } from "../runtime/src/engine";
+import { OpenClawEngine } from "../runtime/src/openclaw";
+import { Runner } from "../runtime/src/runner/runner";
 import { nowMs, startChatClient } from "./chat-client";
 import { chooseLayout, pinProcess, pinTree } from "./layout";
 import { medianRatioInterval, percentile } from "./stats";
@@ -269,10 +268,10 @@ async function main(): Promise<void> {
     console.log(`  engine's first delta → subscriber  p50 ${fmt(percentile(delivery, 50))}`);
     console.log(`  overhead p50 ${fmt(p50o - p50d)}`);
     const ratio = medianRatioInterval(ours, direct);
-    console.log(`  ratio (p50 ours / p50 direct) ${ratio.ratio.toFixed(3)}   target < 1.10`);
+    console.log(`  ratio (p50 ours / p50 direct) ${ratio.ratio.toFixed(3)}   target ≤ 1.20`);
     // How far this run's own turns let the ratio move (the spread between runs is about as large).
     const verdict =
-      ratio.high < 1.1 ? "under the target" : ratio.low >= 1.1 ? "over the target" : "straddles the target";
+      ratio.high <= 1.2 ? "under the target" : ratio.low > 1.2 ? "over the target" : "straddles the target";
     console.log(
       `  ${Math.round(ratio.level * 100)} % bootstrap interval over the ${ours.length} turn pairs: ` +
         `${ratio.low.toFixed(3)}-${ratio.high.toFixed(3)} (${verdict})`,

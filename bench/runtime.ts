@@ -18,23 +18,23 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ChatEvent, newId } from "../../lib/contracts";
-import { ProcessRuntimeLauncher } from "../../lib/local/process-launcher";
-import { ensureRuntime } from "../../lib/services/ensure-runtime";
-import { sendMessage } from "../../lib/services/send-message";
-import { buildChildEnv } from "../../runtime/src/openclaw/child-env";
+import { type FakeLlm, startFakeLlm } from "../e2e/fixtures/fake-llm";
+import { stopChild } from "../e2e/support/cloud-process";
+import { type ChatEvent, newId } from "../lib/contracts";
+import { ProcessRuntimeLauncher } from "../lib/local/process-launcher";
+import { ensureRuntime } from "../lib/services/ensure-runtime";
+import { sendMessage } from "../lib/services/send-message";
+import { buildChildEnv } from "../runtime/src/openclaw/child-env";
 import {
   childNodeFlags,
   type EngineBenchHooks,
   OpenClawEngine,
   primeCompileCache,
-} from "../../runtime/src/openclaw/openclaw-engine";
-import { startTestCloud, testPorts, Watcher } from "../../runtime/src/testing/test-cloud";
-import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm";
-import { stopChild } from "../support/cloud-process";
+} from "../runtime/src/openclaw/openclaw-engine";
+import { startTestCloud, testPorts, Watcher } from "../runtime/src/testing/test-cloud";
 import { waitForGateway } from "./gateway-v4";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
 const runtimeDir = join(root, "runtime");
 const openclawBin = join(runtimeDir, "node_modules", "openclaw", "openclaw.mjs");
 const args = process.argv.slice(2);
@@ -444,7 +444,7 @@ function table(rows: string[][]): string {
 
 async function main(): Promise<void> {
   const llm = await startFakeLlm();
-  // The fake answers in 0.1 s, like DESIGN.md's measurements.
+  // The fake answers in 0.1 s, so the first token measures start-up, not the model.
   llm.setFallback((req) => ({ text: `You said: ${req.userText}`, chunks: 4, firstByteDelayMs: 100 }));
   const cacheDir = join(tmpdir(), "bench-runtime-compile-cache");
   await mkdir(cacheDir, { recursive: true });

@@ -11,7 +11,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { stopChild } from "../support/cloud-process";
+import { stopChild } from "../e2e/support/cloud-process";
 
 export interface ClientOptions {
   appUrl: string;
@@ -85,8 +85,8 @@ export async function startChatClient(opts: ClientOptions): Promise<ChatClient> 
 }
 
 async function child(): Promise<void> {
-  const { AppSyncEventsSubscriber } = await import("../../lib/aws/appsync-events-subscriber");
-  const { chatEventSchema, newId } = await import("../../lib/contracts");
+  const { AppSyncEventsSubscriber } = await import("../lib/aws/appsync-events-subscriber");
+  const { chatEventSchema, newId } = await import("../lib/contracts");
   const send = (m: FromChild) => process.send?.(m);
   const opts = JSON.parse(process.env.BENCH_CLIENT as string) as ClientOptions;
   const subscriber = new AppSyncEventsSubscriber({
