@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createAdapters } from "../adapters";
+import { configFromLocalCloud } from "../env";
 import { errorMessage } from "../errors";
 import { type LocalCloud, startLocalCloud } from "./cloud";
 import { HOST as APP_HOST, APP_PORT, assertPortsFree, DEFAULT_PORTS, DEV_PORTS } from "./ports";
@@ -9,9 +11,9 @@ import { HOST as APP_HOST, APP_PORT, assertPortsFree, DEFAULT_PORTS, DEV_PORTS }
 /*
  * `npm run dev`: starts the local cloud with its state in `.local/`, then `next dev` on
  * 127.0.0.1:3000 with LOCAL_CLOUD_FILE pointing at `.local/cloud.json`. Ctrl-C (or
- * SIGTERM) stops Next.js and the runtimes it started, waits for the runtimes to finish or
- * hand back their turn, upload their state and mark their rows, and only then stops the
- * local cloud they write to. A second Ctrl-C stops everything at once. `npm run dev --
+ * SIGTERM) stops Next.js and the runtimes, waits for the runtimes to finish or hand back
+ * their turn, upload their state and mark their rows, and only then stops the local cloud
+ * they write to. A second Ctrl-C stops everything at once. `npm run dev --
  * --reset` wipes the state first (a new user pool, a new first user, empty tables).
  */
 
@@ -77,8 +79,7 @@ async function main(): Promise<void> {
   console.log(banner(cloud));
 
   const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
-  // Its own process group, so that stopping reaches every process Next.js (and the local
-  // runtimes it launches) started, not only the first one.
+  // Its own process group, so that stopping reaches every process Next.js started.
   const child: ChildProcess = spawn(
     process.execPath,
     [nextBin, "dev", "--hostname", APP_HOST, "--port", String(APP_PORT)],
@@ -93,41 +94,54 @@ async function main(): Promise<void> {
     child.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0)));
   });
 
-  // Next.js and the runtimes it launched share this process group.
-  const killGroup = (signal: NodeJS.Signals | 0): boolean => {
-    if (child.pid === undefined) return false;
+  const killNext = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
     try {
       process.kill(-child.pid, signal);
-      return true;
     } catch {
-      return false; // the group is gone
+      // The group is already gone.
     }
-  };
-  const groupExited = async (until: number): Promise<boolean> => {
-    while (killGroup(0)) {
-      if (Date.now() > until) return false;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return true;
   };
 
-  let stopping = false;
+  // The runtimes run in process groups of their own (the local launcher's choice), so that
+  // stopping Next.js cannot cut their shutdown short; they are found through their rows.
+  const adapters = createAdapters(configFromLocalCloud(cloud.info, cloud.file));
+  const stopRuntimes = async (until: number): Promise<number> => {
+    const refs = (await adapters.taskStates.listActive().catch(() => []))
+      .map((row) => row.taskRef)
+      .filter((ref): ref is string => ref?.startsWith("local:") ?? false);
+    await Promise.all(
+      refs.map((ref) => adapters.launcher.stop(ref, "npm run dev stopped").catch(() => undefined)),
+    );
+    let alive = refs;
+    while (alive.length > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      const checks = await Promise.all(alive.map((ref) => adapters.launcher.isAlive(ref)));
+      alive = alive.filter((_, i) => checks[i]);
+    }
+    return alive.length;
+  };
+
+  let stoppingSince = 0;
   const stop = async (why: string, code: number) => {
-    if (stopping) {
-      // A second Ctrl-C: do not wait any longer.
-      killGroup("SIGKILL");
-      return;
+    if (stoppingSince > 0) {
+      // One Ctrl-C reaches this process twice (from the terminal and relayed by npm and
+      // tsx); only a second press, a moment later, means "do not wait any longer".
+      if (Date.now() - stoppingSince < 1_000) return;
+      killNext("SIGKILL");
+      await cloud.close();
+      process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     console.log(`\nnpm run dev: ${why}, stopping (the agent finishes or hands back its turn first)…`);
-    killGroup("SIGTERM");
     const began = Date.now();
-    if (!(await groupExited(began + STOP_DEADLINE_MS))) {
-      console.log(`npm run dev: still running after ${STOP_DEADLINE_MS / 1000} s; stopping it now`);
-      killGroup("SIGKILL");
-      await groupExited(Date.now() + 5_000);
-    }
-    await exited;
+    killNext("SIGTERM");
+    const [left] = await Promise.all([stopRuntimes(began + STOP_DEADLINE_MS), exited]);
+    // A runtime still running is left to end on its own; its row names a process that the
+    // next start finds gone (or still stopping), so nothing waits on it.
+    if (left > 0)
+      console.log(`npm run dev: ${left} runtime(s) still stopping after ${STOP_DEADLINE_MS / 1000} s`);
+    killNext("SIGKILL"); // stragglers of Next.js that ignored SIGTERM
     await cloud.close();
     console.log(`npm run dev: stopped in ${((Date.now() - began) / 1000).toFixed(1)} s`);
     process.exit(code);
@@ -137,7 +151,7 @@ async function main(): Promise<void> {
     process.on(signal, () => void stop(`received ${signal}`, 0));
   }
   const code = await exited;
-  if (!stopping) await stop(`next dev exited with code ${code}`, code === 0 ? 0 : 1);
+  if (stoppingSince === 0) await stop(`next dev exited with code ${code}`, code === 0 ? 0 : 1);
 }
 
 main().catch((err: unknown) => {

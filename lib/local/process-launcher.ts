@@ -77,6 +77,9 @@ export class ProcessRuntimeLauncher implements RuntimeLauncher {
         // Next.js types NODE_ENV as required; the runtime does not read it.
         env: env as NodeJS.ProcessEnv,
         stdio: ["ignore", log, log],
+        // A process group of its own: stopping the dev server (which tears down its own
+        // group) must not kill a runtime mid-shutdown; `npm run dev` stops runtimes itself.
+        detached: true,
       });
     } finally {
       closeSync(log);
