@@ -42,7 +42,9 @@ async function failedRun(ports: Ports, userId: string, status: Message["status"]
     status,
     createdAt: new Date().toISOString(),
     replyTo: sent.messageId,
-    ...(status === "error" ? { error: { code: "provider_error", message: "The provider failed" } } : {}),
+    ...(status === "error"
+      ? { error: { code: "provider_unavailable", message: "The provider failed" } }
+      : {}),
   };
   await ports.chatStore.putMessage(userId, reply);
   await ports.queue.complete(userId, sent.messageId, "worker-1");
