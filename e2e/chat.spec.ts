@@ -29,12 +29,16 @@ test.describe("chat", () => {
     await expect(chat.status).toHaveAttribute("data-state", "waking");
     await expect(page.getByTestId("agent-elapsed")).toBeVisible();
 
-    // The user may write while it wakes.
+    // The user may write while it wakes. The first message of a new chat shows at once and
+    // stays through the move to /c/<id>.
+    const stopPresence = await chat.watchUserMessage("Hello agent, are you there?");
     await chat.send("Hello agent, are you there?");
     await expect(chat.userMessages.filter({ hasText: "Hello agent, are you there?" })).toBeVisible();
     await expect(page.getByTestId("message-waiting")).toBeVisible();
     // A second message while it still wakes: both are answered, in order.
     await chat.conversationId();
+    await expect(chat.userMessages.filter({ hasText: "Hello agent, are you there?" })).toBeVisible();
+    expect(await stopPresence()).toEqual({ seen: true, vanished: false });
     await chat.send("And a second question");
     await expect(chat.userMessages).toHaveCount(2);
     const stopWatching = await chat.watchStreaming();
@@ -138,8 +142,21 @@ test.describe("chat", () => {
     // The message names no internals.
     await expect(chat.runError).not.toContainText(/127\.0\.0\.1|stack|ECONN/);
     await llm.unfail("flaky question");
+    const question = chat.userMessages.filter({ hasText: "Answer this flaky question" });
+    await expect(question).toHaveCount(1);
     await page.getByTestId("retry-run").click();
+    // The failed reply goes at once; the new one comes under the same message, sent once.
+    await expect(chat.runError).toHaveCount(0);
     await expect(chat.assistantWith("You said: Answer this flaky question")).toBeVisible();
+    await expect(question).toHaveCount(1);
+    await expect(chat.runError).toHaveCount(0);
+    await expect(page.getByTestId("retry-run")).toHaveCount(0);
+    // What the store holds agrees: one message, one answer, no failed attempt.
+    await page.reload();
+    await expect(chat.assistantWith("You said: Answer this flaky question")).toBeVisible();
+    await expect(question).toHaveCount(1);
+    await expect(chat.assistantMessages).toHaveCount(1);
+    await expect(chat.runError).toHaveCount(0);
   });
 
   test("tool activity shows as a compact item that expands", async ({ page, signIn, chat, info, llm }) => {

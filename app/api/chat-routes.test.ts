@@ -3,12 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAdapters } from "@/lib/adapters";
-import { LIMITS, newId } from "@/lib/contracts";
+import { LIMITS, type Message, newId, replyIdFor } from "@/lib/contracts";
 import { configFromLocalCloud } from "@/lib/env";
 import type { Route } from "@/lib/http/route";
 import { type LocalCloud, startLocalCloud } from "@/lib/local-cloud/cloud";
 import { createTestUser, signInForTest } from "@/lib/testing/services";
 import * as chat from "./chat/route";
+import * as retry from "./conversations/[id]/messages/[messageId]/retry/route";
 import * as messages from "./conversations/[id]/messages/route";
 import * as conversation from "./conversations/[id]/route";
 import * as stop from "./conversations/[id]/stop/route";
@@ -42,6 +43,7 @@ type Routes = {
   conversation: { GET: Handler; PATCH: Handler; DELETE: Handler };
   messages: { GET: Handler };
   stop: { POST: Handler };
+  retry: { POST: Handler };
   warm: { POST: Handler };
   status: { GET: Handler };
   settings: { GET: Handler; PUT: Handler };
@@ -50,6 +52,7 @@ type Routes = {
 let dir: string;
 let cloud: LocalCloud;
 let routes: Routes;
+let stores: Pick<ReturnType<typeof createAdapters>, "chatStore" | "queue">;
 let alice: { accessToken: string; sub: string };
 let bob: { accessToken: string; sub: string };
 
@@ -64,6 +67,7 @@ beforeAll(async () => {
   // then only publish a wake-up instead of launching a real OpenClaw in this test.
   const container = createAdapters(configFromLocalCloud(cloud.info, cloud.file));
   const { taskStates } = container;
+  stores = container;
   for (const u of [alice, bob]) {
     const now = new Date().toISOString();
     await taskStates.compareAndSet(u.sub, 0, {
@@ -73,7 +77,7 @@ beforeAll(async () => {
       idleTimeoutMinutes: 15,
     });
   }
-  const modules = { chat, conversations, conversation, messages, stop, warm, status, settings };
+  const modules = { chat, conversations, conversation, messages, stop, retry, warm, status, settings };
   routes = Object.fromEntries(
     Object.entries(modules).map(([name, module]) => [name, bound(module, container)]),
   ) as unknown as Routes;
@@ -379,6 +383,94 @@ describe("conversations", () => {
     const ok = await routes.stop.POST(req("POST", path), params(mine.conversationId));
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ dropped: [mine.messageId] });
+  });
+});
+
+describe("retry", () => {
+  /** A sent message answered the way the runtime answers: claimed, reply stored, item completed. */
+  async function answered(text: string, status: Message["status"]) {
+    const sent = await send(text);
+    await stores.queue.claim(alice.sub, sent.messageId, "worker", new Date(Date.now() + 60_000));
+    await stores.chatStore.putMessage(alice.sub, {
+      id: replyIdFor(sent.messageId),
+      conversationId: sent.conversationId,
+      role: "assistant",
+      content: status === "complete" ? "Done." : "",
+      status,
+      createdAt: new Date().toISOString(),
+      replyTo: sent.messageId,
+    });
+    await stores.queue.complete(alice.sub, sent.messageId, "worker");
+    return sent;
+  }
+  const retryParams = (id: string, messageId: string) => ({ params: Promise.resolve({ id, messageId }) });
+  const retryPath = (id: string, messageId: string) => `/api/conversations/${id}/messages/${messageId}/retry`;
+  async function messagesOf(conversationId: string): Promise<{ id: string; role: string }[]> {
+    const res = await routes.messages.GET(
+      req("GET", `/api/conversations/${conversationId}/messages`),
+      params(conversationId),
+    );
+    return ((await res.json()) as { items: { id: string; role: string }[] }).items;
+  }
+
+  it("202 runs a failed message again without a second copy; a double click queues it once", async () => {
+    const { conversationId, messageId } = await answered("a flaky question", "error");
+    const path = retryPath(conversationId, messageId);
+    const first = await routes.retry.POST(req("POST", path), retryParams(conversationId, messageId));
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ conversationId, messageId, queued: true });
+    const again = await routes.retry.POST(req("POST", path), retryParams(conversationId, messageId));
+    expect(again.status).toBe(202);
+    expect(await again.json()).toMatchObject({ queued: false });
+    expect(await messagesOf(conversationId)).toEqual([
+      expect.objectContaining({ id: messageId, role: "user" }),
+    ]);
+    const queued = (await stores.queue.list(alice.sub)).filter((i) => i.conversationId === conversationId);
+    expect(queued.map((i) => [i.id, i.attempts])).toEqual([[messageId, 0]]);
+  });
+
+  it("409 for a message whose reply did not fail, 404 for someone else's, 400 for a bad id; nothing written", async () => {
+    const done = await answered("a good question", "complete");
+    const msg = await expectError(
+      await routes.retry.POST(
+        req("POST", retryPath(done.conversationId, done.messageId)),
+        retryParams(done.conversationId, done.messageId),
+      ),
+      409,
+      "conflict",
+    );
+    expect(msg).toMatch(/only a failed reply can be retried/);
+
+    const failed = await answered("alice's failed question", "error");
+    const path = retryPath(failed.conversationId, failed.messageId);
+    await expectError(
+      await routes.retry.POST(
+        req("POST", path, { token: bob.accessToken }),
+        retryParams(failed.conversationId, failed.messageId),
+      ),
+      404,
+      "not_found",
+    );
+    await expectError(
+      await routes.retry.POST(
+        req("POST", path, { token: null }),
+        retryParams(failed.conversationId, failed.messageId),
+      ),
+      401,
+      "unauthenticated",
+    );
+    await expectError(
+      await routes.retry.POST(req("POST", path), retryParams(failed.conversationId, "NOT_AN_ID")),
+      400,
+      "bad_request",
+    );
+    expect((await messagesOf(failed.conversationId)).map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect((await stores.queue.list(alice.sub)).some((i) => i.conversationId === failed.conversationId)).toBe(
+      false,
+    );
+    expect((await stores.queue.list(bob.sub)).some((i) => i.conversationId === failed.conversationId)).toBe(
+      false,
+    );
   });
 });
 

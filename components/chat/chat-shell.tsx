@@ -5,7 +5,7 @@ import { type ReactNode, useEffect, useState } from "react";
 import { RequireSession, SignOutButton } from "@/components/auth/session";
 import { ThemeToggle } from "@/components/theme-toggle";
 import { AgentStatus } from "./agent-status";
-import { sortedConversations } from "./chat-state";
+import { shownConversation, sortedConversations } from "./chat-state";
 import { Sidebar } from "./sidebar";
 import { ChatProvider, useChat } from "./use-chat";
 
@@ -26,7 +26,9 @@ function ChatFrame({ children }: { children: ReactNode }) {
   const chat = useChat();
   const [drawer, setDrawer] = useState(false);
   const conversations = sortedConversations(chat.state);
-  const title = chat.activeId ? chat.state.conversations[chat.activeId]?.title : undefined;
+  // The new-chat page already shows the conversation its first message started.
+  const shownId = shownConversation(chat.state, chat.activeId);
+  const title = shownId ? chat.state.conversations[shownId]?.title : undefined;
 
   // Close the phone drawer on Escape.
   useEffect(() => {
@@ -40,7 +42,7 @@ function ChatFrame({ children }: { children: ReactNode }) {
     <Sidebar
       conversations={conversations}
       loaded={chat.state.conversationsLoaded}
-      activeId={chat.activeId}
+      activeId={shownId}
       onNewChat={() => {
         setDrawer(false);
         chat.newChat();

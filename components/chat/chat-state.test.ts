@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChatEvent, Message } from "@/lib/contracts";
+import type { ChatEvent, Conversation, Message } from "@/lib/contracts";
 import {
   type ChatAction,
   type ChatState,
@@ -132,13 +132,193 @@ describe("chatReducer", () => {
 
   it("removes a deleted conversation with everything in it", () => {
     const s = run([
-      { type: "conversation.upsert", conversation: { id: C, title: "t", createdAt: at, updatedAt: at } },
+      {
+        type: "conversation.upsert",
+        conversation: { id: C, title: "t", createdAt: at, updatedAt: at },
+        asOf: 1,
+      },
       { type: "history", conversationId: C, items: [user] },
       started,
-      { type: "conversation.remove", conversationId: C },
+      { type: "conversation.remove", conversationId: C, asOf: 2 },
     ]);
     expect(s.conversations).toEqual({});
     expect(s.runs).toEqual({});
     expect(conversationItems(s, C)).toEqual([]);
+  });
+
+  describe("retry of a failed reply", () => {
+    const failed: Message = {
+      ...reply,
+      content: "",
+      status: "error",
+      error: { code: "provider_unavailable", message: "The provider failed" },
+    };
+    const retried: Message = { ...reply, createdAt: "2026-01-01T00:01:00.000Z" };
+    const started2 = ev({ type: "run.started", at, runId: "r2", conversationId: C, replyTo: user.id });
+    const retry: ChatAction = { type: "retry.start", conversationId: C, replyTo: user.id };
+
+    it("drops the stored error at once, keeps it gone, and streams the new reply under the same message", () => {
+      let s = run([{ type: "history", conversationId: C, items: [user, failed] }, retry]);
+      expect(conversationItems(s, C)).toEqual([{ kind: "message", message: user }]);
+      expect(isRunActive(s, C)).toBe(true);
+      // A catch-up read before the server removed it brings the failed copy back: still gone.
+      s = run([{ type: "history", conversationId: C, items: [failed] }], s);
+      expect(conversationItems(s, C)).toEqual([{ kind: "message", message: user }]);
+      s = run([started2, ev({ type: "delta", at, runId: "r2", conversationId: C, seq: 0, text: "Hel" })], s);
+      expect(conversationItems(s, C).map((i) => i.kind)).toEqual(["message", "run"]);
+      s = run([ev({ type: "final", at, runId: "r2", message: retried })], s);
+      expect(conversationItems(s, C)).toEqual([
+        { kind: "message", message: user },
+        { kind: "message", message: retried },
+      ]);
+    });
+
+    it("drops a live error, and a repeat of the old run's error does not bring it back", () => {
+      const error = ev({
+        type: "error",
+        at,
+        runId: "r1",
+        conversationId: C,
+        replyTo: user.id,
+        code: "provider_unavailable",
+        message: "The provider failed",
+      });
+      let s = run([{ type: "history", conversationId: C, items: [user] }, started, error, retry]);
+      expect(conversationItems(s, C)).toEqual([{ kind: "message", message: user }]);
+      s = run([error], s);
+      expect(conversationItems(s, C)).toEqual([{ kind: "message", message: user }]);
+    });
+
+    it("in another tab, the retry's run replaces the stored error", () => {
+      const s = run([{ type: "history", conversationId: C, items: [user, failed] }, started2]);
+      expect(conversationItems(s, C).map((i) => i.kind)).toEqual(["message", "run"]);
+    });
+
+    it("a retry the server refused shows its reason under the message, with a retry", () => {
+      const s = run([
+        { type: "history", conversationId: C, items: [user, failed] },
+        retry,
+        { type: "retry.failed", conversationId: C, replyTo: user.id, error: "Cannot reach the server.", at },
+      ]);
+      expect(conversationItems(s, C)).toEqual([
+        { kind: "message", message: user },
+        {
+          kind: "error",
+          error: {
+            conversationId: C,
+            replyTo: user.id,
+            code: "retry_failed",
+            message: "Cannot reach the server.",
+            at,
+          },
+        },
+      ]);
+    });
+  });
+
+  it("counts a wake-up's seconds from its start, whichever stage or poll names a later one", () => {
+    const launched = "2026-01-01T00:00:00.000Z";
+    const processStart = "2026-01-01T00:00:02.000Z";
+    let s = run([ev({ type: "status", at: launched, state: "waking", stage: "launching", since: launched })]);
+    s = run([ev({ type: "status", at, state: "waking", stage: "restoring", since: processStart })], s);
+    expect(s.runtime).toEqual({ state: "waking", stage: "restoring", since: launched });
+    s = run([{ type: "runtime", runtime: { state: "waking", stage: "warming", since: processStart } }], s);
+    expect(s.runtime).toEqual({ state: "waking", stage: "warming", since: launched });
+    // Joining late: the first source names the process start, a later poll the launch.
+    s = run([ev({ type: "status", at, state: "waking", stage: "restoring", since: processStart })]);
+    s = run([{ type: "runtime", runtime: { state: "waking", stage: "restoring", since: launched } }], s);
+    expect(s.runtime.since).toBe(launched);
+    // The next wake-up counts from its own start.
+    const later = "2026-01-01T01:00:00.000Z";
+    s = run(
+      [
+        ev({ type: "status", at, state: "asleep" }),
+        ev({ type: "status", at: later, state: "waking", stage: "launching", since: later }),
+      ],
+      s,
+    );
+    expect(s.runtime.since).toBe(later);
+  });
+
+  describe("conversation copies read before a rename or delete answered", () => {
+    const c: Conversation = { id: C, title: "Plan a trip", createdAt: at, updatedAt: at };
+    const renamed: Conversation = { ...c, title: "Lisbon" };
+
+    it("a list asked for before the rename answered does not undo it; a later list applies", () => {
+      let s = run([{ type: "conversations", items: [c], replace: true, asOf: 1 }]);
+      // Asked at 2 (a reconnect's catch-up), the rename answered at 3, the list's answer comes last.
+      s = run(
+        [
+          { type: "conversation.upsert", conversation: renamed, asOf: 3 },
+          { type: "conversations", items: [c], replace: true, asOf: 2 },
+        ],
+        s,
+      );
+      expect(s.conversations[C]?.title).toBe("Lisbon");
+      s = run(
+        [{ type: "conversations", items: [{ ...c, title: "From another tab" }], replace: true, asOf: 4 }],
+        s,
+      );
+      expect(s.conversations[C]?.title).toBe("From another tab");
+    });
+
+    it("the created conversation a slow first send answers with does not undo a rename", () => {
+      const s = run([
+        { type: "conversations", items: [c], replace: true, asOf: 2 },
+        { type: "conversation.upsert", conversation: renamed, asOf: 3 },
+        // The POST was sent at 1 and answered last.
+        { type: "conversation.upsert", conversation: c, asOf: 1 },
+      ]);
+      expect(s.conversations[C]?.title).toBe("Lisbon");
+    });
+
+    it("a stale list neither brings back a deleted conversation nor drops one created after it was asked for", () => {
+      const other: Conversation = { ...c, id: "conv2", title: "Fresh" };
+      const s = run([
+        { type: "conversations", items: [c], replace: true, asOf: 1 },
+        { type: "conversation.remove", conversationId: C, asOf: 3 },
+        { type: "conversation.upsert", conversation: other, asOf: 4 },
+        { type: "conversations", items: [c], replace: true, asOf: 2 },
+      ]);
+      expect(Object.keys(s.conversations)).toEqual(["conv2"]);
+    });
+  });
+
+  describe("the first message of a new chat", () => {
+    const N = "conv-new";
+    const first: Message = {
+      ...user,
+      id: "01aaaaaaaa0000000000000009",
+      conversationId: N,
+      content: "Plan a trip",
+    };
+    const outgoing = { key: "k9", text: "Plan a trip", status: "sending" as const, createdAt: at };
+    const accepted: ChatAction[] = [
+      { type: "send.accepted", key: "k9", message: first },
+      { type: "history", conversationId: N, items: [] },
+    ];
+
+    it("stays on the new-chat page from the send until the page has moved to its conversation", () => {
+      let s = run([{ type: "send.start", message: outgoing }]);
+      expect(conversationItems(s, undefined).map((i) => i.kind)).toEqual(["outgoing"]);
+      s = run(accepted, s);
+      // The POST answered; the navigation to /c/<id> is still under way.
+      expect(conversationItems(s, undefined)).toEqual([{ kind: "message", message: first }]);
+      expect(isRunActive(s, undefined)).toBe(true);
+      expect(conversationItems(s, N)).toEqual([{ kind: "message", message: first }]);
+      // Arrived (or the user started another new chat): the new-chat page is empty again.
+      s = run([{ type: "navigated" }], s);
+      expect(conversationItems(s, undefined)).toEqual([]);
+      expect(conversationItems(s, N)).toEqual([{ kind: "message", message: first }]);
+    });
+
+    it("also when the message's event came before the POST's answer", () => {
+      const s = run([
+        { type: "send.start", message: outgoing },
+        ev({ type: "message", at, message: first }),
+        ...accepted,
+      ]);
+      expect(conversationItems(s, undefined)).toEqual([{ kind: "message", message: first }]);
+    });
   });
 });

@@ -51,7 +51,19 @@ export type RuntimeView = Pick<RuntimeStatus, "state" | "stage" | "since">;
 export interface ChatState {
   conversations: Record<string, Conversation>;
   conversationsLoaded: boolean;
+  /**
+   * Per conversation, when (an `asOf` tick) the copy we hold, or its removal, was known:
+   * a copy read earlier than that (a list asked before a rename answered) is stale.
+   */
+  conversationsAsOf: Record<string, number>;
+  /**
+   * The conversation the new-chat page started: that page shows it until it has moved to
+   * `/c/<id>`, so the first message never disappears in between.
+   */
+  newChat?: string;
   messages: Record<string, Record<string, Message>>;
+  /** Messages removed here (a failed reply being retried), by id, with the createdAt of the copy removed. */
+  removed: Record<string, string>;
   /** Conversations whose history has been fetched at least once. */
   historyLoaded: Record<string, boolean>;
   runs: Record<string, RunView>;
@@ -65,7 +77,9 @@ export interface ChatState {
 export const initialChatState: ChatState = {
   conversations: {},
   conversationsLoaded: false,
+  conversationsAsOf: {},
   messages: {},
+  removed: {},
   historyLoaded: {},
   runs: {},
   doneRuns: {},
@@ -74,16 +88,27 @@ export const initialChatState: ChatState = {
   runtime: { state: "asleep" },
 };
 
+/*
+ * `asOf` orders the copies of a conversation the browser receives: a tick taken when a
+ * read was asked (its answer reflects at least that moment) or when a write of ours was
+ * answered. The larger tick wins, so a read that was under way while the user renamed or
+ * deleted cannot undo it.
+ */
 export type ChatAction =
-  | { type: "conversations"; items: Conversation[]; replace: boolean }
-  | { type: "conversation.upsert"; conversation: Conversation }
-  | { type: "conversation.remove"; conversationId: string }
+  | { type: "conversations"; items: Conversation[]; replace: boolean; asOf: number }
+  | { type: "conversation.upsert"; conversation: Conversation; asOf: number }
+  | { type: "conversation.remove"; conversationId: string; asOf: number }
   | { type: "history"; conversationId: string; items: Message[] }
   | { type: "event"; event: ChatEvent }
   | { type: "send.start"; message: OutgoingMessage }
   | { type: "send.accepted"; key: string; message: Message }
   | { type: "send.failed"; key: string; error: string }
   | { type: "send.discard"; key: string }
+  /** The page moved to a conversation or to a fresh new chat. */
+  | { type: "navigated" }
+  /** Retry of a failed reply: its error goes at once, the new reply streams under the same message. */
+  | { type: "retry.start"; conversationId: string; replyTo: string }
+  | { type: "retry.failed"; conversationId: string; replyTo: string; error: string; at: string }
   | { type: "runtime"; runtime: RuntimeView };
 
 function putMessages(state: ChatState, items: Message[]): ChatState {
@@ -94,6 +119,8 @@ function putMessages(state: ChatState, items: Message[]): ChatState {
   let errors = state.errors;
   let outgoing = state.outgoing;
   for (const m of items) {
+    // The copy a retry removed, brought back by a history page read before the server removed it.
+    if (state.removed[m.id] === m.createdAt) continue;
     messages[m.conversationId] = { ...messages[m.conversationId], [m.id]: m };
     if (m.role === "assistant" && m.replyTo) {
       // The stored reply is the truth: drop its stream and any transient error for it.
@@ -116,6 +143,36 @@ function putMessages(state: ChatState, items: Message[]): ChatState {
   return { ...state, messages, runs, doneRuns, errors, outgoing };
 }
 
+/** Drops stored messages from the view, and remembers them so that a late history page does not bring them back. */
+function removeMessages(state: ChatState, conversationId: string, ids: Message[]): ChatState {
+  if (ids.length === 0) return state;
+  const msgs = { ...state.messages[conversationId] };
+  const removed = { ...state.removed };
+  for (const m of ids) {
+    delete msgs[m.id];
+    removed[m.id] = m.createdAt;
+  }
+  return { ...state, messages: { ...state.messages, [conversationId]: msgs }, removed };
+}
+
+/** The stored failed replies to a user message. */
+function failedReplies(state: ChatState, conversationId: string, replyTo: string): Message[] {
+  return Object.values(state.messages[conversationId] ?? {}).filter(
+    (m) => m.role === "assistant" && m.replyTo === replyTo && m.status === "error",
+  );
+}
+
+/**
+ * When the elapsed seconds of a wake-up count from: the earliest start any source gave for
+ * it (the launch, as the status route and the launcher say), so that a later stage whose
+ * source names a later start cannot set the clock back.
+ */
+function wakingSince(prev: RuntimeView, incoming: string | undefined): string | undefined {
+  const earlier = prev.state === "waking" ? prev.since : undefined;
+  if (!earlier || !incoming) return earlier ?? incoming;
+  return Date.parse(incoming) < Date.parse(earlier) ? incoming : earlier;
+}
+
 function endRun(state: ChatState, runId: string | undefined): ChatState {
   if (!runId) return state;
   const runs = { ...state.runs };
@@ -131,22 +188,32 @@ function bumpConversation(state: ChatState, conversationId: string, at: string):
 
 function applyEvent(state: ChatState, event: ChatEvent): ChatState {
   switch (event.type) {
-    case "status":
+    case "status": {
+      const since =
+        event.state === "waking" ? (wakingSince(state.runtime, event.since) ?? event.at) : undefined;
       return {
         ...state,
         runtime: {
           state: event.state,
           ...(event.stage ? { stage: event.stage } : {}),
-          ...(event.state === "waking"
-            ? { since: event.since ?? (state.runtime.state === "waking" ? state.runtime.since : event.at) }
-            : {}),
+          ...(since ? { since } : {}),
         },
       };
+    }
     case "message":
       return bumpConversation(putMessages(state, [event.message]), event.message.conversationId, event.at);
     case "run.started": {
-      if (state.doneRuns[event.runId] || hasReply(state, event.conversationId, event.replyTo)) return state;
-      const existing = state.runs[event.runId];
+      if (state.doneRuns[event.runId]) return state;
+      // A run for a message whose stored reply failed is its retry (from this tab or another).
+      const base = event.replyTo
+        ? removeMessages(
+            state,
+            event.conversationId,
+            failedReplies(state, event.conversationId, event.replyTo),
+          )
+        : state;
+      if (hasReply(base, event.conversationId, event.replyTo)) return state;
+      const existing = base.runs[event.runId];
       const run: RunView = existing
         ? { ...existing, replyTo: event.replyTo }
         : {
@@ -159,9 +226,9 @@ function applyEvent(state: ChatState, event: ChatEvent): ChatState {
             startedAt: event.at,
           };
       return {
-        ...state,
-        runs: { ...state.runs, [event.runId]: run },
-        errors: state.errors.filter((e) => e.replyTo !== event.replyTo),
+        ...base,
+        runs: { ...base.runs, [event.runId]: run },
+        errors: base.errors.filter((e) => e.replyTo !== event.replyTo),
       };
     }
     case "run.phase": {
@@ -206,6 +273,8 @@ function applyEvent(state: ChatState, event: ChatEvent): ChatState {
       );
     }
     case "error": {
+      // A repeat of the error that ended a run must not come back after its retry began.
+      if (event.runId && state.doneRuns[event.runId]) return state;
       const run = event.runId ? state.runs[event.runId] : undefined;
       const conversationId = event.conversationId ?? run?.conversationId;
       const replyTo = event.replyTo ?? run?.replyTo;
@@ -230,16 +299,30 @@ export function hasReply(state: ChatState, conversationId: string, replyTo: stri
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case "conversations": {
-      const base = action.replace ? {} : state.conversations;
-      const conversations = { ...base };
-      for (const c of action.items) conversations[c.id] = c;
-      return { ...state, conversations, conversationsLoaded: true };
+      const known = state.conversationsAsOf;
+      const newer = (id: string) => (known[id] ?? Number.NEGATIVE_INFINITY) > action.asOf;
+      // A replacing list drops what it lacks, except what we learned after it was asked for.
+      const conversations = action.replace
+        ? Object.fromEntries(Object.entries(state.conversations).filter(([id]) => newer(id)))
+        : { ...state.conversations };
+      const conversationsAsOf = { ...known };
+      for (const c of action.items) {
+        // Ours is newer (renamed or deleted since the list was asked for): it stays as it is.
+        if (newer(c.id)) continue;
+        conversations[c.id] = c;
+        conversationsAsOf[c.id] = action.asOf;
+      }
+      return { ...state, conversations, conversationsAsOf, conversationsLoaded: true };
     }
-    case "conversation.upsert":
+    case "conversation.upsert": {
+      const { conversation, asOf } = action;
+      if ((state.conversationsAsOf[conversation.id] ?? Number.NEGATIVE_INFINITY) > asOf) return state;
       return {
         ...state,
-        conversations: { ...state.conversations, [action.conversation.id]: action.conversation },
+        conversations: { ...state.conversations, [conversation.id]: conversation },
+        conversationsAsOf: { ...state.conversationsAsOf, [conversation.id]: asOf },
       };
+    }
     case "conversation.remove": {
       const conversations = { ...state.conversations };
       delete conversations[action.conversationId];
@@ -251,6 +334,14 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return {
         ...state,
         conversations,
+        conversationsAsOf: {
+          ...state.conversationsAsOf,
+          [action.conversationId]: Math.max(
+            action.asOf,
+            state.conversationsAsOf[action.conversationId] ?? Number.NEGATIVE_INFINITY,
+          ),
+        },
+        ...(state.newChat === action.conversationId ? { newChat: undefined } : {}),
         messages,
         runs,
         errors: state.errors.filter((e) => e.conversationId !== action.conversationId),
@@ -266,8 +357,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "send.start":
       return { ...state, outgoing: [...state.outgoing, action.message] };
     case "send.accepted": {
+      const sent = state.outgoing.find((o) => o.key === action.key);
       const outgoing = state.outgoing.filter((o) => o.key !== action.key);
-      return putMessages({ ...state, outgoing }, [action.message]);
+      // The first message of a new chat: the page keeps showing it until it moves to /c/<id>.
+      const newChat = sent && !sent.conversationId ? action.message.conversationId : state.newChat;
+      return putMessages({ ...state, outgoing, newChat }, [action.message]);
     }
     case "send.failed":
       return {
@@ -278,17 +372,32 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       };
     case "send.discard":
       return { ...state, outgoing: state.outgoing.filter((o) => o.key !== action.key) };
-    case "runtime":
+    case "navigated":
+      return state.newChat === undefined ? state : { ...state, newChat: undefined };
+    case "retry.start": {
+      const { conversationId, replyTo } = action;
+      const next = removeMessages(state, conversationId, failedReplies(state, conversationId, replyTo));
       return {
-        ...state,
-        runtime: {
-          ...action.runtime,
-          // Keep the elapsed-seconds clock running across polls of the same wake-up.
-          ...(action.runtime.state === "waking" && !action.runtime.since && state.runtime.state === "waking"
-            ? { since: state.runtime.since }
-            : {}),
-        },
+        ...next,
+        errors: next.errors.filter((e) => !(e.conversationId === conversationId && e.replyTo === replyTo)),
       };
+    }
+    case "retry.failed": {
+      const { conversationId, replyTo } = action;
+      if (hasReply(state, conversationId, replyTo)) return state;
+      const errors = state.errors.filter(
+        (e) => !(e.conversationId === conversationId && e.replyTo === replyTo),
+      );
+      errors.push({ conversationId, replyTo, code: "retry_failed", message: action.error, at: action.at });
+      return { ...state, errors };
+    }
+    case "runtime": {
+      // The elapsed-seconds clock runs across polls and events of the same wake-up.
+      const { since: _since, ...rest } = action.runtime;
+      const since =
+        action.runtime.state === "waking" ? wakingSince(state.runtime, action.runtime.since) : _since;
+      return { ...state, runtime: { ...rest, ...(since ? { since } : {}) } };
+    }
   }
 }
 
@@ -300,11 +409,21 @@ export type ChatItem =
   | { kind: "outgoing"; outgoing: OutgoingMessage };
 
 /**
- * The rows of one conversation: stored messages by id (ids sort by time), each live
- * stream or error right after the message it answers, then our messages still in flight.
+ * The conversation a page shows: its own, or for the new-chat page (no id) the one its
+ * first message started, until the page has moved to it.
  */
-export function conversationItems(state: ChatState, conversationId: string | undefined): ChatItem[] {
+export function shownConversation(state: ChatState, routeId: string | undefined): string | undefined {
+  return routeId ?? state.newChat;
+}
+
+/**
+ * The rows of one conversation (undefined: the new-chat page): stored messages by id (ids
+ * sort by time), each live stream or error right after the message it answers, then our
+ * messages still in flight.
+ */
+export function conversationItems(state: ChatState, routeId: string | undefined): ChatItem[] {
   const items: ChatItem[] = [];
+  const conversationId = shownConversation(state, routeId);
   if (conversationId) {
     const msgs = Object.values(state.messages[conversationId] ?? {}).sort((a, b) =>
       a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
@@ -330,7 +449,8 @@ export function conversationItems(state: ChatState, conversationId: string | und
     for (const e of errors) if (!placedErrors.has(e)) items.push({ kind: "error", error: e });
   }
   for (const o of state.outgoing)
-    if (o.conversationId === conversationId) items.push({ kind: "outgoing", outgoing: o });
+    if (o.conversationId === conversationId || o.conversationId === routeId)
+      items.push({ kind: "outgoing", outgoing: o });
   return items;
 }
 
@@ -348,11 +468,14 @@ export function sortedConversations(state: ChatState): Conversation[] {
   );
 }
 
-/** True while a reply in this conversation is streaming or queued behind our message. */
-export function isRunActive(state: ChatState, conversationId: string | undefined): boolean {
-  if (!conversationId) return state.outgoing.some((o) => !o.conversationId && o.status === "sending");
+/** True while a reply in this conversation (undefined: the new-chat page) is streaming or queued behind our message. */
+export function isRunActive(state: ChatState, routeId: string | undefined): boolean {
+  const conversationId = shownConversation(state, routeId);
+  const sending = (o: OutgoingMessage) =>
+    o.status === "sending" && (o.conversationId === conversationId || o.conversationId === routeId);
+  if (state.outgoing.some(sending)) return true;
+  if (!conversationId) return false;
   if (Object.values(state.runs).some((r) => r.conversationId === conversationId)) return true;
-  if (state.outgoing.some((o) => o.conversationId === conversationId && o.status === "sending")) return true;
   // A user message without a reply or an error is still waiting for the agent.
   const msgs = Object.values(state.messages[conversationId] ?? {});
   const last = msgs.sort((a, b) => (a.id < b.id ? -1 : 1)).at(-1);

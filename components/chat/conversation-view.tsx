@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { useEffect, useLayoutEffect, useRef } from "react";
-import { conversationItems, isRunActive } from "./chat-state";
+import { conversationItems, isRunActive, shownConversation } from "./chat-state";
 import { Composer } from "./composer";
 import {
   AssistantMessage,
@@ -56,9 +56,11 @@ function EmptyState({ hasApiKey }: { hasApiKey?: boolean }) {
 }
 
 /** One conversation (or a new one when `id` is undefined): messages, live reply, composer. */
-export function ConversationView({ id }: { id?: string }) {
+export function ConversationView({ id: routeId }: { id?: string }) {
   const chat = useChat();
   const { state } = chat;
+  // The new-chat page shows the conversation its first message started until it gets there.
+  const id = shownConversation(state, routeId);
   const items = conversationItems(state, id);
   const running = isRunActive(state, id);
   const lastRun = items.at(-1);

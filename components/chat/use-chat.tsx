@@ -30,6 +30,7 @@ import {
   isRunActive,
   lastMessageId,
   type RunError,
+  shownConversation,
 } from "./chat-state";
 
 /*
@@ -58,7 +59,7 @@ export interface ChatContextValue {
   send(text: string): Promise<void>;
   retrySend(key: string): Promise<void>;
   discardSend(key: string): void;
-  /** Sends the text of the message a failed run answered, again. */
+  /** Runs the message a failed reply answered again; the new reply replaces the failed one. */
   retryRun(conversationId: string, replyTo: string | undefined): Promise<void>;
   stop(): Promise<void>;
   rename(conversationId: string, title: string): Promise<void>;
@@ -100,6 +101,9 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   const [settings, setSettings] = useState<ChatSettings>();
   const [notice, setNotice] = useState<string>();
   const lastEventAt = useRef(Date.now());
+  // Orders the copies of a conversation we receive (see ChatAction's asOf).
+  const ticks = useRef(0);
+  const tick = useCallback(() => ++ticks.current, []);
 
   const api: Api = useMemo(
     () =>
@@ -111,6 +115,7 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
   );
 
   const loadConversations = useCallback(async () => {
+    const asOf = tick();
     const items: Conversation[] = [];
     let cursor: string | undefined;
     do {
@@ -120,8 +125,8 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
       items.push(...page.items);
       cursor = page.cursor;
     } while (cursor && items.length < 1000);
-    dispatch({ type: "conversations", items, replace: true });
-  }, [api]);
+    dispatch({ type: "conversations", items, replace: true, asOf });
+  }, [api, tick]);
 
   const loadStatus = useCallback(async () => {
     const s = await api.call<RuntimeStatus>("/api/runtime/status");
@@ -247,6 +252,14 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
     if (activeId) void syncConversation(activeId).catch((err) => setNotice(errorMessage(err)));
   }, [activeId, syncConversation]);
 
+  // Once the page has moved, the new-chat page no longer stands for the conversation it started.
+  const routeShown = useRef(activeId);
+  useEffect(() => {
+    if (routeShown.current === activeId) return;
+    routeShown.current = activeId;
+    dispatch({ type: "navigated" });
+  }, [activeId]);
+
   // Coming back to the tab or the network: catch up.
   useEffect(() => {
     const onVisible = () => document.visibilityState === "visible" && void catchUp();
@@ -277,12 +290,13 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
 
   const post = useCallback(
     async (key: string, text: string, conversationId: string | undefined) => {
+      const asOf = tick();
       try {
         const res = await api.call<SendMessageResult>("/api/chat", {
           method: "POST",
           body: { text, idempotencyKey: key, ...(conversationId ? { conversationId } : {}) },
         });
-        if (res.conversation) dispatch({ type: "conversation.upsert", conversation: res.conversation });
+        if (res.conversation) dispatch({ type: "conversation.upsert", conversation: res.conversation, asOf });
         dispatch({
           type: "send.accepted",
           key,
@@ -298,21 +312,25 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
         });
         if (!conversationId) {
           dispatch({ type: "history", conversationId: res.conversationId, items: [] });
-          router.push(`/c/${res.conversationId}`);
+          // The new-chat page shows the conversation until it gets there; a user who went
+          // elsewhere meanwhile stays where they are.
+          if (activeRef.current === undefined) router.push(`/c/${res.conversationId}`);
+          else dispatch({ type: "navigated" });
         }
         if (stateRef.current.runtime.state === "asleep") void loadStatus().catch(() => undefined);
       } catch (err) {
         dispatch({ type: "send.failed", key, error: errorMessage(err) });
       }
     },
-    [api, router, loadStatus],
+    [api, router, loadStatus, tick],
   );
 
   const send = useCallback(
     async (text: string) => {
       // One key per message, reused by every retry of it: the server stores it once.
       const key = newId(api.serverNow());
-      const conversationId = activeRef.current;
+      // On the new-chat page after its first message: the conversation that message started.
+      const conversationId = shownConversation(stateRef.current, activeRef.current);
       dispatch({
         type: "send.start",
         message: { key, conversationId, text, status: "sending", createdAt: new Date().toISOString() },
@@ -335,27 +353,32 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
 
   const retryRun = useCallback(
     async (conversationId: string, replyTo: string | undefined) => {
-      const original = replyTo ? stateRef.current.messages[conversationId]?.[replyTo] : undefined;
-      if (!original) return;
-      if (activeRef.current !== conversationId) router.push(`/c/${conversationId}`);
-      const key = newId(api.serverNow());
-      dispatch({
-        type: "send.start",
-        message: {
-          key,
+      if (!replyTo || !stateRef.current.messages[conversationId]?.[replyTo]) return;
+      if (shownConversation(stateRef.current, activeRef.current) !== conversationId)
+        router.push(`/c/${conversationId}`);
+      // The failed reply goes at once; the server removes its stored copy and queues the
+      // same message again, so the new reply streams under it.
+      dispatch({ type: "retry.start", conversationId, replyTo });
+      try {
+        await api.call(`/api/conversations/${conversationId}/messages/${replyTo}/retry`, { method: "POST" });
+        if (stateRef.current.runtime.state === "asleep") void loadStatus().catch(() => undefined);
+      } catch (err) {
+        dispatch({
+          type: "retry.failed",
           conversationId,
-          text: original.content,
-          status: "sending",
-          createdAt: new Date().toISOString(),
-        },
-      });
-      await post(key, original.content, conversationId);
+          replyTo,
+          error: `Could not retry: ${errorMessage(err)}`,
+          at: new Date().toISOString(),
+        });
+        // A refusal (already answered, still finishing) is explained by what the store holds.
+        void syncConversation(conversationId).catch(() => undefined);
+      }
     },
-    [api, post, router],
+    [api, router, loadStatus, syncConversation],
   );
 
   const stop = useCallback(async () => {
-    const id = activeRef.current;
+    const id = shownConversation(stateRef.current, activeRef.current);
     if (!id) return;
     try {
       await api.call(`/api/conversations/${id}/stop`, { method: "POST" });
@@ -373,26 +396,27 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
           method: "PATCH",
           body: { title },
         });
-        dispatch({ type: "conversation.upsert", conversation: res.conversation });
+        // Ticked on the answer: a list asked for before it may hold the old title.
+        dispatch({ type: "conversation.upsert", conversation: res.conversation, asOf: tick() });
       } catch (err) {
         setNotice(`Could not rename: ${errorMessage(err)}`);
         throw err;
       }
     },
-    [api],
+    [api, tick],
   );
 
   const remove = useCallback(
     async (conversationId: string) => {
       try {
         await api.call(`/api/conversations/${conversationId}`, { method: "DELETE" });
-        dispatch({ type: "conversation.remove", conversationId });
+        dispatch({ type: "conversation.remove", conversationId, asOf: tick() });
         if (activeRef.current === conversationId) router.push("/");
       } catch (err) {
         setNotice(`Could not delete: ${errorMessage(err)}`);
       }
     },
-    [api, router],
+    [api, router, tick],
   );
 
   const value: ChatContextValue = {
@@ -410,7 +434,10 @@ export function ChatProvider({ user, children }: { user: SignedInUser; children:
     stop,
     rename,
     remove,
-    newChat: () => router.push("/"),
+    newChat: () => {
+      dispatch({ type: "navigated" });
+      router.push("/");
+    },
     notice,
     clearNotice: () => setNotice(undefined),
   };

@@ -52,6 +52,40 @@ export class ChatPage {
   }
 
   /**
+   * Starts watching for a user message with this text; the returned function stops and
+   * tells whether it showed up, and whether it was ever gone from the page after that
+   * (every DOM change is checked in the page, so a short gap is not missed).
+   */
+  async watchUserMessage(text: string): Promise<() => Promise<{ seen: boolean; vanished: boolean }>> {
+    await this.page.evaluate((wanted) => {
+      const w = window as unknown as {
+        __presence: { seen: boolean; vanished: boolean };
+        __presenceObserver?: MutationObserver;
+      };
+      w.__presence = { seen: false, vanished: false };
+      const record = () => {
+        const present = [...document.querySelectorAll('[data-testid="message-user"]')].some((e) =>
+          e.textContent?.includes(wanted),
+        );
+        if (present) w.__presence.seen = true;
+        else if (w.__presence.seen) w.__presence.vanished = true;
+      };
+      w.__presenceObserver?.disconnect();
+      w.__presenceObserver = new MutationObserver(record);
+      w.__presenceObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
+    }, text);
+    return () =>
+      this.page.evaluate(() => {
+        const w = window as unknown as {
+          __presence: { seen: boolean; vanished: boolean };
+          __presenceObserver?: MutationObserver;
+        };
+        w.__presenceObserver?.disconnect();
+        return w.__presence;
+      });
+  }
+
+  /**
    * Starts watching the next streaming reply (the first run that shows up); the returned
    * function stops and gives every distinct text that reply showed, in order. Watches the
    * DOM in the page, so no step between two polls is missed.

@@ -289,6 +289,15 @@ export class DynamoChatStore implements ChatStore {
     return res.Item ? toMessage(res.Item) : undefined;
   }
 
+  async deleteMessage(userId: string, conversationId: string, messageId: string): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: keys.messages(userId, conversationId), sk: keys.messageSk(messageId) },
+      }),
+    );
+  }
+
   async getConversationAndMessage(
     userId: string,
     conversationId: string,

@@ -34,3 +34,12 @@ export function newId(now: number = Date.now()): string {
   for (const b of bytes) rand += ALPHABET[b % 32];
   return time + rand;
 }
+
+/**
+ * The id of the agent's reply to a user message. One rule for the runtime, a stop that
+ * drops a queued message and a retry: a message has at most one stored reply, whoever
+ * stores it first.
+ */
+export function replyIdFor(messageId: string): string {
+  return `${messageId.slice(0, 48)}-a`;
+}

@@ -53,6 +53,11 @@ export interface ChatStore {
   putMessage(userId: string, message: Message): Promise<boolean>;
   getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined>;
   /**
+   * Removes one message (a failed reply before its retry). Idempotent; someone else's
+   * message is never touched (keys are per user).
+   */
+  deleteMessage(userId: string, conversationId: string, messageId: string): Promise<void>;
+  /**
    * A conversation and one of its messages in one read: what the runtime checks before a
    * run (does the conversation still exist, is a reply already stored). What does not
    * exist, or is someone else's, is left out.

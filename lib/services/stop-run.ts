@@ -1,15 +1,6 @@
 import type { Adapters } from "../adapters";
-import { agentChannel, conversationChannel, type Message, nowIso } from "../contracts";
+import { agentChannel, conversationChannel, type Message, nowIso, replyIdFor } from "../contracts";
 import { getConversation } from "./conversations";
-
-/**
- * The runtime's rule for the id of the reply to a message (runtime/src/runner/settings.ts
- * `replyIdFor`): if the runtime claimed the item after all, its reply and this one share
- * an id and only one is stored.
- */
-function replyIdFor(messageId: string): string {
-  return `${messageId.slice(0, 48)}-a`;
-}
 
 export interface StopRunResult {
   /** Queued messages of the conversation that had not started and were dropped. */
@@ -40,6 +31,7 @@ export async function stopRun(
     await ports.queue.remove(userId, item.id);
     dropped.push(item.messageId);
     // The same record the runtime leaves for an aborted run, so that a reload shows it too.
+    // The runtime's reply id: if it claimed the item after all, only one reply is stored.
     const reply: Message = {
       id: replyIdFor(item.messageId),
       conversationId,

@@ -129,6 +129,25 @@ export function describeChatStoreContract(
       expect((await store.listMessages(user, c.id)).items).toEqual([m]);
     });
 
+    it("deletes one message, idempotently, and never another user's", async () => {
+      const user = newUserId();
+      const c = conversation();
+      await store.createConversation(user, c);
+      const kept = message(c.id, 0, "kept");
+      const failed = message(c.id, 1, "failed");
+      await store.putMessage(user, kept);
+      await store.putMessage(user, failed);
+      await store.deleteMessage(newUserId(), c.id, failed.id);
+      expect(await store.getMessage(user, c.id, failed.id)).toEqual(failed);
+
+      await store.deleteMessage(user, c.id, failed.id);
+      await store.deleteMessage(user, c.id, failed.id);
+      expect((await store.listMessages(user, c.id)).items).toEqual([kept]);
+      // The id can be stored again: a retried run's reply.
+      expect(await store.putMessage(user, { ...failed, content: "answered" })).toBe(true);
+      await rejectsWith(store.deleteMessage(user, c.id, "NOT AN ID"), "bad_request");
+    });
+
     it("reads a conversation and one of its messages in one call; what is missing is left out", async () => {
       const user = newUserId();
       const c = conversation();
