@@ -22,7 +22,6 @@ import { type FakeLlm, startFakeLlm } from "../e2e/fixtures/fake-llm";
 import { stopChild } from "../e2e/support/cloud-process";
 import { type ChatEvent, newId } from "../lib/contracts";
 import { ProcessRuntimeLauncher } from "../lib/local/process-launcher";
-import { ensureRuntime } from "../lib/services/ensure-runtime";
 import { sendMessage } from "../lib/services/send-message";
 import { buildChildEnv } from "../runtime/src/openclaw/child-env";
 import {
@@ -317,17 +316,6 @@ async function benchFullRuntime(llm: FakeLlm, cacheDir: string): Promise<Result>
       runTimeoutSeconds: 300,
     });
     await ports.secrets.putSecret(userId, "llm-api-key", "sk-bench");
-    const ensure = (uid: string) =>
-      ensureRuntime(
-        {
-          taskStates: ports.taskStates,
-          launcher,
-          publisher: ports.publisher,
-          settingsStore: ports.settingsStore,
-        },
-        uid,
-        { warn: () => undefined },
-      );
     const send = (text: string, conversationId?: string) =>
       sendMessage({ ...ports, launcher }, userId, { text, conversationId, idempotencyKey: newId() });
     /** ms from `t0` to the publish time of the reply's first delta (what a browser sees next). */
