@@ -11,6 +11,8 @@ export interface HousekeepingHooks {
   drain(): void;
   /** A drain is in progress (it may be about to start a run). */
   draining(): boolean;
+  /** Replaces a dead engine (EngineRecovery). */
+  recoverEngine(): void;
   stop(reason: string, opts?: { releaseRow?: boolean }): void;
 }
 
@@ -43,6 +45,11 @@ export class Housekeeping {
   private async heartbeat(): Promise<void> {
     const { core } = this;
     if (core.isStopping()) return;
+    if (core.engineDead()) {
+      // Noticed while no turn is running, so the status does not say ready for a dead engine.
+      core.log("warn", "the engine's process has ended; restarting it");
+      this.hooks.recoverEngine();
+    }
     try {
       const row = await core.updateRow((r) => (core.row.owns(r) ? { heartbeatAt: nowIso() } : undefined));
       if (!row && !core.isStopping()) {

@@ -485,6 +485,42 @@ describe("failures and abort", () => {
     );
   });
 
+  it("restarts an engine killed by a signal, mid-turn and between turns, and answers the next message", async () => {
+    const engine = new FakeEngine();
+    let killMidTurn = true;
+    engine.script = (text) => {
+      if (killMidTurn) {
+        killMidTurn = false;
+        // The OOM killer: Node reports a signal, not an exit code.
+        setTimeout(() => engine.crash({ signal: "SIGKILL" }), 100);
+        return [{ delta: "half" }, { wait: 10_000 }];
+      }
+      return [{ delta: `re ${text}` }];
+    };
+    const { watcher, userId } = await startRunner({ engine });
+    const answered = (messageId: string) =>
+      watcher.until((e) => e.some((x) => x.type === "final" && x.message.replyTo === messageId), 15_000);
+
+    const first = await send(ports, userId, "killed mid-turn");
+    await answered(first.messageId);
+    expect(watcher.finalFor(first.messageId)?.content).toBe("re killed mid-turn");
+    expect(engine.startCalls).toBe(2);
+
+    // Killed while no turn runs: the heartbeat notices without any message.
+    engine.crash({ signal: "SIGKILL" });
+    await eventually(async () => expect(engine.startCalls).toBe(3));
+    await eventually(async () => expect(watcher.statuses().at(-1)).toBe("ready"));
+
+    // Killed again just before a message: it is answered, not failed with "not running".
+    engine.crash({ signal: "SIGKILL" });
+    const second = await send(ports, userId, "after a kill between turns", first.conversationId);
+    await answered(second.messageId);
+    expect(watcher.finalFor(second.messageId)?.content).toBe("re after a kill between turns");
+    expect(engine.startCalls).toBe(4);
+    expect(engine.runs.map((r) => r.outcome)).toEqual(["failed", "done", "done"]);
+    expect(watcher.of("error")).toEqual([]);
+  });
+
   it("aborts the run of a conversation at once when asked, and stores what was said", async () => {
     const engine = new FakeEngine();
     engine.script = () => [{ delta: "thinking..." }, { wait: 30_000 }, { delta: "never" }];

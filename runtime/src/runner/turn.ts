@@ -7,7 +7,7 @@ import {
   type ToolActivity,
 } from "../../../lib/contracts";
 import { isAppError } from "../../../lib/errors";
-import { EngineError, type EngineEvent } from "../engine";
+import { type AgentEngine, EngineError, type EngineEvent } from "../engine";
 import { ChatStream } from "./chat-stream";
 import type { ActiveRun, Lookup, RunnerCore } from "./core";
 import { describeError } from "./log";
@@ -104,6 +104,8 @@ export class Turns {
     const watchdog = setTimeout(() => abortRun(run, "timeout"), (runTimeoutSeconds + 30) * 1000);
     let text = "";
     const tools = new Map<string, ToolActivity>();
+    // The engine this run used: whether it died is asked of it, not of a replacement.
+    let engine: AgentEngine | undefined;
     try {
       const lookup = await run.lookup;
       const before = beforeRun({
@@ -117,7 +119,7 @@ export class Turns {
         return;
       }
       stream.event(runStartedEvent(runId, item));
-      const engine = core.engine;
+      engine = core.engine;
       if (!engine) throw new Error("engine not started");
       log("info", "run started", { runId, conversationId: item.conversationId, attempt: item.attempts });
       const result = await engine.run({
@@ -143,7 +145,7 @@ export class Turns {
         },
       });
       const outcome = afterRun({
-        ...this.runFacts(run, text, [...tools.values()], runTimeoutSeconds),
+        ...this.runFacts(run, engine, text, [...tools.values()], runTimeoutSeconds),
         result: { ok: true, text: result.text },
       });
       await this.carryOut(run, stream, outcome);
@@ -156,7 +158,7 @@ export class Turns {
           ? { kind: "engine", code: err.code, message: err.message }
           : { kind: "crash" };
       const outcome = afterRun({
-        ...this.runFacts(run, text, [...tools.values()], runTimeoutSeconds),
+        ...this.runFacts(run, engine, text, [...tools.values()], runTimeoutSeconds),
         result: { ok: false, failure },
       });
       // An EngineError's text is for the user; the log keeps its code, and the first line of anything else.
@@ -179,6 +181,7 @@ export class Turns {
   /** The facts of a run that has ended, but for its result. */
   private runFacts(
     run: ActiveRun,
+    engine: AgentEngine | undefined,
     partial: string,
     tools: ToolActivity[],
     runTimeoutSeconds: number,
@@ -186,7 +189,7 @@ export class Turns {
     const { core } = this;
     return {
       abortReason: run.abortReason,
-      engineDied: core.engine !== undefined && core.engine.pids().length === 0,
+      engineDied: engine !== undefined && engine.pids().length === 0,
       stopping: core.isStopping(),
       attempts: run.item.attempts,
       maxAttempts: core.opts.maxAttempts,
@@ -244,7 +247,8 @@ export class Turns {
         const retryAt = Date.now() + q.afterMs;
         await core.ports.queue.renew(userId, item.id, workerId, new Date(retryAt));
         if (q.restartEngine) this.hooks.recoverEngine();
-        else this.hooks.drainAt(retryAt + 250);
+        // Claimable again once its lease runs out, whether or not a restart came first.
+        this.hooks.drainAt(retryAt + 250);
         return;
       }
     }
