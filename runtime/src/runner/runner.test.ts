@@ -645,14 +645,37 @@ describe("lifecycle", () => {
     expect(first.watcher.of("final")).toHaveLength(0);
     const queued = await ports.queue.list(uid);
     expect(queued).toHaveLength(1);
-    expect(queued[0]).toMatchObject({ attempts: 0 });
-    expect(queued[0]?.claimedBy).toBeUndefined();
+    // The interrupted run counts as an attempt, and its claim has ended: claimable at once.
+    expect(queued[0]).toMatchObject({ attempts: 1 });
+    expect(Date.parse(queued[0]?.leaseUntil ?? "")).toBeLessThanOrEqual(Date.now());
     expect((await ports.taskStates.get(uid)).status).toBe("Idle");
 
     const second = await startRunner({ userId: uid });
     expect(second.engine.warmUps).toBe(0);
     await second.watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
     expect(second.watcher.finalFor(messageId)?.content).toBe("echo: interrupted");
+  });
+
+  it("ends with an error a message whose run stops its own runtime every time (no endless loop)", async () => {
+    const uid = newUserId();
+    const { conversationId, messageId } = await send(ports, uid, "run the tool that kills the runtime");
+    const maxAttempts = 2;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const engine = new FakeEngine();
+      engine.script = () => [{ delta: "calling the tool" }, { wait: 60_000 }];
+      const { runner, watcher } = await startRunner({ userId: uid, engine, maxAttempts, shutdownMs: 3_000 });
+      await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, `attempt ${attempt} streams`);
+      // The tool's doing: the runtime is told to stop while the turn runs.
+      await runner.stop("SIGTERM");
+    }
+    const last = await startRunner({ userId: uid, maxAttempts });
+    await last.watcher.until((e) => e.some((x) => x.type === "error"), 10_000, "the error reply");
+    expect(last.engine.runs).toEqual([]);
+    expect(last.watcher.of("error")[0]).toMatchObject({ code: "runtime_failed", replyTo: messageId });
+    expect(await ports.chatStore.getMessage(uid, conversationId, replyIdFor(messageId))).toMatchObject({
+      status: "error",
+    });
+    await eventually(async () => expect(await ports.queue.list(uid)).toEqual([]));
   });
 
   it("keeps the heartbeat fresh and stops without touching the row when another runtime took over", async () => {

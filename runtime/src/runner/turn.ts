@@ -233,9 +233,10 @@ export class Turns {
       case "complete":
         await core.ports.queue.complete(userId, item.id, workerId);
         return;
-      case "release":
-        await core.ports.queue.release(userId, item.id, workerId);
-        core.log("info", "run interrupted by shutdown; item released", { runId });
+      case "expire":
+        // Renewed to now: claimable at once by the next runtime, and the claim made counts.
+        await core.ports.queue.renew(userId, item.id, workerId, new Date());
+        core.log("info", "run interrupted by shutdown; item handed back", { runId, attempt: item.attempts });
         return;
       case "remove":
         core.log("info", "dropping a queue item of a deleted conversation", { itemId: item.id });
