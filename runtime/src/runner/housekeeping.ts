@@ -51,7 +51,11 @@ export class Housekeeping {
       this.hooks.recoverEngine();
     }
     try {
-      const row = await core.updateRow((r) => (core.row.owns(r) ? { heartbeatAt: nowIso() } : undefined));
+      const at = nowIso();
+      // A run in progress is activity: the watchdog's idle rule reads lastActivityAt, and a
+      // run may last longer than the idle timeout plus its grace.
+      const busy = core.active.size > 0 ? { lastActivityAt: at } : {};
+      const row = await core.updateRow((r) => (core.row.owns(r) ? { heartbeatAt: at, ...busy } : undefined));
       if (!row && !core.isStopping()) {
         core.log("warn", "another runtime took over this user's row; stopping");
         this.hooks.stop("superseded", { releaseRow: false });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentChannel, LEASE, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
+import { agentChannel, isIdlePastGrace, LEASE, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
 import type { ChatStore, PendingQueue } from "../../../lib/ports";
 import { deleteConversation } from "../../../lib/services/conversations";
 import { EngineError } from "../engine";
@@ -722,6 +722,25 @@ describe("lifecycle", () => {
     expect(
       warmUps.filter((t) => t > (run?.endedAt ?? Number.POSITIVE_INFINITY)).length,
     ).toBeGreaterThanOrEqual(2);
+  });
+
+  it("counts a run in progress as activity on the row, so the watchdog never takes a long run for idle", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [{ delta: "working" }, { wait: 2_000 }, { delta: " done" }];
+    const { watcher, userId } = await startRunner({ engine, heartbeatMs: 200 });
+    const { messageId } = await send(ports, userId, "a long job");
+    await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, "the run streams");
+    const runStarted = engine.runs[0]?.startedAt ?? Number.POSITIVE_INFINITY;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const midRun = await ports.taskStates.get(userId);
+    expect(engine.runs[0]?.endedAt).toBeUndefined();
+    // Written by the heartbeat during the run, not only when a run ends.
+    expect(Date.parse(midRun.lastActivityAt ?? "")).toBeGreaterThan(runStarted);
+    // As the watchdog reads it: idle is counted from the latest beat of the run, not from its start.
+    const idleLimit = midRun.idleTimeoutMinutes * 60_000 + LEASE.idleGraceMs;
+    expect(isIdlePastGrace(midRun, runStarted + idleLimit + 1)).toBe(false);
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(watcher.finalFor(messageId)?.content).toBe("working done");
   });
 
   it("waits for a live Stopping runtime, and not for one the lease says is dead", async () => {
