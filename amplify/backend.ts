@@ -91,6 +91,13 @@ new Watchdog(watchdogStack, "Watchdog", {
   everyMinutes: options.watchdog.everyMinutes,
   idleGraceMinutes: options.watchdog.idleGraceMinutes,
   logRetentionDays: options.logRetentionDays,
+  launch: {
+    taskDefinition: serverEnv.ECS_TASK_DEFINITION,
+    containerName: serverEnv.ECS_CONTAINER_NAME,
+    subnets: serverEnv.ECS_SUBNETS,
+    securityGroups: serverEnv.ECS_SECURITY_GROUPS,
+    statements: agent.launchStatements(),
+  },
 });
 
 const serverStack = backend.createStack("server");

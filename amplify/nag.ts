@@ -94,7 +94,7 @@ export const NAG_ACCEPTED: NagAcceptance[] = [
   },
   {
     rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition\/.+:\*\]$/,
-    path: /\/server\/Server\/Policy\//,
+    path: /\/(watchdog\/Watchdog\/Role|server\/Server\/Policy)\//,
     reason:
       "Every deploy registers a new revision; RunTask is limited to this one task family, on this cluster.",
   },
