@@ -16,7 +16,7 @@ import {
   Watcher,
 } from "../testing/test-cloud";
 import { createLogger } from "./log";
-import { TRUNCATED_NOTE } from "./reply";
+import { RERUN_NOTE, TRUNCATED_NOTE } from "./reply";
 import { Runner, type RunnerOptions } from "./runner";
 import { replyIdFor } from "./settings";
 import { stateBlobPrefix } from "./state-sync";
@@ -34,6 +34,9 @@ afterAll(async () => {
   await ports?.close();
   await tc?.close();
 });
+
+/** The text of a message's second or later run, as the engine receives it. */
+const rerun = (text: string) => `${RERUN_NOTE}\n\n${text}`;
 
 async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -374,9 +377,10 @@ describe("the queue", () => {
     await ports.queue.claim(uid, item.id, "dead-worker", new Date(Date.now() + 1_500));
     const { engine, watcher } = await startRunner({ userId: uid });
     await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final after lease expiry");
-    expect(engine.runs.map((r) => r.text)).toEqual(["orphaned"]);
+    // Its second attempt: OpenClaw is told the first one may have called tools.
+    expect(engine.runs.map((r) => r.text)).toEqual([rerun("orphaned")]);
     expect(watcher.of("final")).toHaveLength(1);
-    expect(watcher.finalFor(messageId)?.content).toBe("echo: orphaned");
+    expect(watcher.finalFor(messageId)?.content).toBe(`echo: ${rerun("orphaned")}`);
   });
 
   it("does not run again a message whose reply was stored before a crash", async () => {
@@ -479,7 +483,7 @@ describe("failures and abort", () => {
     expect(engine.startCalls).toBe(2);
     expect(engine.runs.map((r) => r.outcome)).toEqual(["failed", "done"]);
     expect(watcher.of("final")).toHaveLength(1);
-    expect(watcher.finalFor(messageId)?.content).toBe("re survive");
+    expect(watcher.finalFor(messageId)?.content).toBe(`re ${rerun("survive")}`);
     expect(watcher.of("status").some((s) => s.state === "waking" && s.stage === "restarting_openclaw")).toBe(
       true,
     );
@@ -503,7 +507,7 @@ describe("failures and abort", () => {
 
     const first = await send(ports, userId, "killed mid-turn");
     await answered(first.messageId);
-    expect(watcher.finalFor(first.messageId)?.content).toBe("re killed mid-turn");
+    expect(watcher.finalFor(first.messageId)?.content).toBe(`re ${rerun("killed mid-turn")}`);
     expect(engine.startCalls).toBe(2);
 
     // Killed while no turn runs: the heartbeat notices without any message.
@@ -519,6 +523,83 @@ describe("failures and abort", () => {
     expect(engine.startCalls).toBe(4);
     expect(engine.runs.map((r) => r.outcome)).toEqual(["failed", "done", "done"]);
     expect(watcher.of("error")).toEqual([]);
+  });
+
+  it("retries storing a finished answer, not the turn: one model call and one stored reply", async () => {
+    const engine = new FakeEngine();
+    engine.script = (text) => [
+      { tool: { toolCallId: "call-1", name: "exec", status: "done", summary: "sent the email" } },
+      { delta: `re ${text}` },
+    ];
+    let failures = 3;
+    const { watcher, userId } = await startRunner({
+      engine,
+      chats: (c) =>
+        Object.assign(Object.create(c) as ChatStore, {
+          putMessage: async (user: string, m: Parameters<ChatStore["putMessage"]>[1]) => {
+            if (m.role === "assistant" && failures-- > 0)
+              throw Object.assign(new Error("DynamoDB is unavailable"), { name: "ServiceUnavailable" });
+            return c.putMessage(user, m);
+          },
+        }),
+    });
+    const { conversationId, messageId } = await send(ports, userId, "send it once");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 15_000, "final");
+    expect(failures).toBeLessThan(0);
+    expect(engine.runs).toHaveLength(1);
+    expect(watcher.of("final")).toHaveLength(1);
+    expect(watcher.of("error")).toEqual([]);
+    const replies = (await ports.chatStore.listMessages(userId, conversationId)).items.filter(
+      (m) => m.role === "assistant",
+    );
+    expect(replies).toMatchObject([
+      { id: replyIdFor(messageId), content: "re send it once", status: "complete" },
+    ]);
+    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
+  });
+
+  it("stores a reply larger than a table item can hold, and reads it back whole", async () => {
+    const engine = new FakeEngine();
+    const summary = (i: number) => `${i}: ${"x".repeat(1_990)}`;
+    const text = "The whole answer. ".repeat(5_000);
+    engine.script = () => [
+      ...Array.from({ length: 260 }, (_, i) => ({
+        tool: { toolCallId: `call-${i}`, name: "read", status: "done" as const, summary: summary(i) },
+      })),
+      { delta: text },
+    ];
+    const { watcher, userId } = await startRunner({ engine });
+    const { conversationId, messageId } = await send(ports, userId, "read everything");
+    await watcher.until((e) => e.some((x) => x.type === "final" || x.type === "error"), 20_000, "outcome");
+    expect(watcher.of("error")).toEqual([]);
+    expect(engine.runs).toHaveLength(1);
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
+    expect(stored?.content).toBe(text);
+    expect(stored?.tools).toHaveLength(260);
+    expect(stored?.tools?.[259]).toEqual({
+      toolCallId: "call-259",
+      name: "read",
+      status: "done",
+      summary: summary(259),
+    });
+    const listed = (await ports.chatStore.listMessages(userId, conversationId)).items.at(-1);
+    expect(listed).toEqual(stored);
+  });
+
+  it("tells OpenClaw, on a re-run after a crash, that tools may have run already", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => {
+      if (engine.runs.length === 1) {
+        setTimeout(() => engine.crash(), 100);
+        return [{ tool: { toolCallId: "call-1", name: "exec", status: "running" } }, { wait: 10_000 }];
+      }
+      return [{ delta: "checked first" }];
+    };
+    const { watcher, userId } = await startRunner({ engine });
+    const { messageId } = await send(ports, userId, "book the flight");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 15_000, "final after restart");
+    expect(engine.runs.map((r) => r.text)).toEqual(["book the flight", rerun("book the flight")]);
+    expect(watcher.finalFor(messageId)?.content).toBe("checked first");
   });
 
   it("aborts the run of a conversation at once when asked, and stores what was said", async () => {
@@ -653,7 +734,7 @@ describe("lifecycle", () => {
     const second = await startRunner({ userId: uid });
     expect(second.engine.warmUps).toBe(0);
     await second.watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
-    expect(second.watcher.finalFor(messageId)?.content).toBe("echo: interrupted");
+    expect(second.watcher.finalFor(messageId)?.content).toBe(`echo: ${rerun("interrupted")}`);
   });
 
   it("ends with an error a message whose run stops its own runtime every time (no endless loop)", async () => {
