@@ -13,6 +13,9 @@ import { ServerAccess } from "./server/resource";
 import { Storage } from "./storage/resource";
 import { Watchdog } from "./watchdog/resource";
 
+/** Where the chat store keeps the bodies of oversized messages, for every user. */
+const MESSAGE_BODY_PREFIX = "users/*/messages/";
+
 /*
  * Wiring only: each concern lives in its own folder and nested stack
  * (docs/adr/0003-aws-backend.md). Deploy options come from OPENCLAW_* variables (options.ts).
@@ -91,12 +94,21 @@ new Watchdog(watchdogStack, "Watchdog", {
   everyMinutes: options.watchdog.everyMinutes,
   idleGraceMinutes: options.watchdog.idleGraceMinutes,
   logRetentionDays: options.logRetentionDays,
+  launch: {
+    taskDefinition: serverEnv.ECS_TASK_DEFINITION,
+    containerName: serverEnv.ECS_CONTAINER_NAME,
+    subnets: serverEnv.ECS_SUBNETS,
+    securityGroups: serverEnv.ECS_SECURITY_GROUPS,
+    statements: agent.launchStatements(),
+  },
 });
 
 const serverStack = backend.createStack("server");
 const server = new ServerAccess(serverStack, "Server", {
   statements: [
     storage.tableDataStatement(),
+    // Bodies of messages too large for a table item (lib/aws/dynamo-chat-store.ts); not the OpenClaw state.
+    ...storage.objectStatements(MESSAGE_BODY_PREFIX),
     ...agent.launchStatements(),
     ...realtime.serverStatements(),
     parameterStatement(serverStack, ssmPrefix, "read-write"),

@@ -70,6 +70,12 @@ export const NAG_ACCEPTED: NagAcceptance[] = [
       "The runtime keeps OpenClaw state under users/<sub>/; one task role serves every user's runtime, so the grant is the users/ prefix of this app's private bucket.",
   },
   {
+    rule: /^AwsSolutions-IAM5\[Resource::.*\/users\/\*\/messages\/\*\]$/,
+    path: /\/server\/Server\/Policy\//,
+    reason:
+      "The server reads and deletes the bodies of oversized chat messages under users/<sub>/messages/ for whichever user is signed in; keys are built from the verified caller's id, and OpenClaw state (users/<sub>/openclaw/) stays out of reach.",
+  },
+  {
     rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter\/serverless-openclaw\/.+\/\*\]$/,
     path: /\/(agent\/Agent\/Task\/TaskRole|server\/Server\/Policy)\//,
     reason:
@@ -94,7 +100,7 @@ export const NAG_ACCEPTED: NagAcceptance[] = [
   },
   {
     rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition\/.+:\*\]$/,
-    path: /\/server\/Server\/Policy\//,
+    path: /\/(watchdog\/Watchdog\/Role|server\/Server\/Policy)\//,
     reason:
       "Every deploy registers a new revision; RunTask is limited to this one task family, on this cluster.",
   },

@@ -113,13 +113,15 @@ export function createAdapters(config: AppConfig): Adapters {
     client: once("dynamo", () => createDynamoDocumentClient(config)),
     tableName: config.dynamodb.tableName,
   });
+  const blobs = () => once("blobs", () => buildBlobStore(config));
   return {
     config,
     get verifier() {
       return once("verifier", () => buildVerifier(config));
     },
     get chatStore() {
-      return once("chatStore", () => new DynamoChatStore(dynamo()));
+      // Lazily: only a message too large for its row reaches the blob store.
+      return once("chatStore", () => new DynamoChatStore({ ...dynamo(), blobs }));
     },
     get settingsStore() {
       return once("settingsStore", () => new DynamoSettingsStore(dynamo()));
@@ -131,7 +133,7 @@ export function createAdapters(config: AppConfig): Adapters {
       return once("queue", () => new DynamoPendingQueue(dynamo()));
     },
     get blobs() {
-      return once("blobs", () => buildBlobStore(config));
+      return blobs();
     },
     get publisher() {
       return once(

@@ -122,4 +122,64 @@ describe("reconcile", () => {
     });
     expect(actions.map((a) => a.type)).toEqual(["stop-task", "write-row"]);
   });
+
+  describe("resumes queued work that no live runtime serves", () => {
+    const waiting = (userId: string, minutesAgo: number) => ({ userId, enqueuedAt: ago(minutesAgo) });
+    const launch = (userId: string, reason: string) => ({ type: "launch", userId, reason });
+    const rows: [string, TaskState[], ClusterTask[], ReturnType<typeof waiting>[], unknown[]][] = [
+      [
+        "Idle row (stopped mid-turn): launch",
+        [],
+        [],
+        [waiting("u1", 5)],
+        [launch("u1", "queued work, no runtime")],
+      ],
+      ["queued too recently: the send's own launch has its chance", [], [], [waiting("u1", 0.5)], []],
+      ["queued before the window: not relaunched for ever", [], [], [waiting("u1", 3 * 60)], []],
+      ["a live runtime serves it: nothing", [row({})], [task()], [waiting("u1", 5)], []],
+      [
+        "a live runtime stopping: nothing yet",
+        [row({ status: "Stopping", heartbeatAt: ago(0.5) })],
+        [task()],
+        [waiting("u1", 5)],
+        [],
+      ],
+      [
+        "task gone (runner killed): launch instead of clearing the row",
+        [row({})],
+        [],
+        [waiting("u1", 5)],
+        [launch("u1", "task is gone")],
+      ],
+      [
+        "hung runtime: stop its task, then launch instead of marking the row Stopping",
+        [row({ heartbeatAt: ago(11) })],
+        [task()],
+        [waiting("u1", 5)],
+        [
+          { type: "stop-task", taskRef: arn(1), userId: "u1", reason: "no heartbeat" },
+          launch("u1", "no heartbeat"),
+        ],
+      ],
+      [
+        "launch never recorded a task: launch again",
+        [row({ status: "Starting", taskRef: undefined, startedAt: ago(16), heartbeatAt: ago(16) })],
+        [],
+        [waiting("u1", 20)],
+        [launch("u1", "launch never recorded a task")],
+      ],
+    ];
+    for (const [name, rs, tasks, w, expected] of rows)
+      it(name, () => expect(reconcile({ now, rows: rs, tasks, waiting: w })).toEqual(expected));
+
+    it("launches each waiting user of a pass, and only those", () => {
+      const actions = reconcile({
+        now,
+        rows: [row({ userId: "busy" }), row({ userId: "gone", taskRef: arn(2) })],
+        tasks: [task()],
+        waiting: [waiting("asleep", 5), waiting("busy", 5), waiting("gone", 5)],
+      });
+      expect(actions).toEqual([launch("asleep", "queued work, no runtime"), launch("gone", "task is gone")]);
+    });
+  });
 });

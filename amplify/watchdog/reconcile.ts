@@ -1,13 +1,21 @@
 import type { TaskState } from "../../lib/contracts/models";
-import { isIdlePastGrace, isStale, LEASE, type LeaseTimings } from "../../lib/contracts/task-lease";
+import {
+  isIdlePastGrace,
+  isResumable,
+  isStale,
+  LEASE,
+  type LeaseTimings,
+} from "../../lib/contracts/task-lease";
 
 /*
  * The watchdog's decisions, as a pure function of what it read: the task-state rows that
  * are not Idle and the ECS tasks of the cluster. The runtime stops itself when idle and the
  * server recovers stale rows on the next message; the watchdog is the safety net for what
  * neither sees: a runtime that hangs or never exits (it would bill by the hour), a row whose
- * task died while nobody was talking, and a task no row points to. When a row is stale is
- * the task lease's rule (lib/contracts/task-lease.ts), the same one the server applies.
+ * task died while nobody was talking, a task no row points to, and work left in a user's
+ * queue with no runtime to answer it (a runtime interrupted mid-turn, a launch that failed),
+ * for which it starts one. When a row is stale and which work is resumed are the task
+ * lease's rules (lib/contracts/task-lease.ts), the ones the server applies.
  */
 
 /** An ECS task as the watchdog needs it (from ListTasks + DescribeTasks). */
@@ -20,8 +28,16 @@ export interface ClusterTask {
   createdAt?: Date;
 }
 
+/** A user with queued work, and when the oldest of it was enqueued. */
+export interface WaitingWork {
+  userId: string;
+  enqueuedAt: string;
+}
+
 export type Action =
   | { type: "stop-task"; taskRef: string; userId?: string; reason: string }
+  /** Start the user's runtime the way a send does (ensureRuntime: compare-and-set to Starting). */
+  | { type: "launch"; userId: string; reason: string }
   | {
       type: "write-row";
       userId: string;
@@ -56,14 +72,17 @@ function stoppingRow(row: TaskState, reason: string, now: number): Omit<TaskStat
 }
 
 /**
- * Decides what to stop and which rows to rewrite. Row writes are compare-and-set on the
- * version read, so a runtime or server that wrote meanwhile wins and the watchdog retries on
- * its next run.
+ * Decides what to stop, which rows to rewrite and whom to launch a runtime for. Row writes
+ * are compare-and-set on the version read, so a runtime or server that wrote meanwhile wins
+ * and the watchdog retries on its next run. A user with resumable queued work (`waiting`)
+ * whose runtime is gone or being stopped gets a launch in place of the row write: the launch
+ * takes the row over itself, from whatever it then reads.
  */
 export function reconcile(input: {
   now: Date;
   rows: TaskState[];
   tasks: ClusterTask[];
+  waiting?: WaitingWork[];
   limits?: Partial<LeaseTimings>;
 }): Action[] {
   const lease = { ...LEASE, ...input.limits };
@@ -135,5 +154,32 @@ export function reconcile(input: {
     if (age === undefined || age > lease.orphanGraceMs)
       actions.push({ type: "stop-task", taskRef: task.arn, reason: "no task-state row references it" });
   }
-  return actions;
+  return withLaunches(actions, input.rows, input.waiting ?? [], now, lease);
+}
+
+/**
+ * Launches for the users whose queued work nobody will answer: no active row (Idle), or a
+ * row this pass clears or whose task it stops. Their row writes are dropped, since the
+ * launch rewrites the row (and stops a task it replaces, as ensureRuntime does).
+ */
+function withLaunches(
+  actions: Action[],
+  rows: TaskState[],
+  waiting: WaitingWork[],
+  now: number,
+  lease: LeaseTimings,
+): Action[] {
+  const active = new Set(rows.filter((r) => r.status !== "Idle").map((r) => r.userId));
+  const launches: Action[] = [];
+  for (const { userId, enqueuedAt } of waiting) {
+    if (!isResumable(enqueuedAt, now, lease)) continue;
+    if (!active.has(userId)) {
+      launches.push({ type: "launch", userId, reason: "queued work, no runtime" });
+      continue;
+    }
+    const ending = actions.find((a) => a.type !== "launch" && a.userId === userId);
+    if (ending) launches.push({ type: "launch", userId, reason: ending.reason });
+  }
+  const launched = new Set(launches.map((a) => a.userId));
+  return [...actions.filter((a) => !(a.type === "write-row" && launched.has(a.userId))), ...launches];
 }

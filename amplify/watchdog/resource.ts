@@ -11,7 +11,10 @@ import type { WatchdogInput } from "./handler";
 
 export interface WatchdogProps {
   tableName: string;
-  /** `arn:.../table/<name>`; the function queries gsi1 and writes task-state rows only. */
+  /**
+   * `arn:.../table/<name>`; the function queries gsi1 (active task rows, queued work), reads
+   * task-state and settings rows, and writes task-state rows only.
+   */
   tableArn: string;
   clusterArn: string;
   /** `arn:...:task/<cluster>/*` */
@@ -19,11 +22,13 @@ export interface WatchdogProps {
   everyMinutes: number;
   idleGraceMinutes: number;
   logRetentionDays: RetentionDays;
+  /** How to start a runtime for queued work, and the permissions that takes (the agent's launchStatements). */
+  launch: WatchdogInput["launch"] & { statements: PolicyStatement[] };
 }
 
 /**
  * A small Lambda on an EventBridge schedule that reconciles task-state rows with the
- * cluster's tasks (reconcile.ts). Scheduled rules and a few thousand short invocations a
+ * cluster's tasks and the users' queued work (reconcile.ts). Scheduled rules and a few thousand short invocations a
  * month cost nothing in practice; nothing here bills while idle.
  */
 export class Watchdog extends Construct {
@@ -56,7 +61,8 @@ export class Watchdog extends Construct {
       memorySize: 256,
       timeout: Duration.minutes(2),
       logGroup,
-      description: "Stops idle or orphaned OpenClaw runtimes and clears task-state rows whose task is gone",
+      description:
+        "Stops idle or orphaned OpenClaw runtimes, clears task-state rows whose task is gone, and starts a runtime for queued work nobody answers",
       bundling: {
         format: OutputFormat.CJS,
         target: "node24",
@@ -70,7 +76,10 @@ export class Watchdog extends Construct {
     role.addToPolicy(
       new PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${props.tableArn}/index/gsi1`] }),
     );
-    role.addToPolicy(new PolicyStatement({ actions: ["dynamodb:PutItem"], resources: [props.tableArn] }));
+    role.addToPolicy(
+      new PolicyStatement({ actions: ["dynamodb:GetItem", "dynamodb:PutItem"], resources: [props.tableArn] }),
+    );
+    for (const statement of props.launch.statements) role.addToPolicy(statement);
     const onCluster = { ArnEquals: { "ecs:cluster": props.clusterArn } };
     // ListTasks has no resource-level permission; the condition pins it to this cluster.
     role.addToPolicy(
@@ -84,10 +93,12 @@ export class Watchdog extends Construct {
       }),
     );
 
+    const { statements: _s, ...launch } = props.launch;
     const input: WatchdogInput = {
       tableName: props.tableName,
       cluster: props.clusterArn,
       idleGraceMinutes: props.idleGraceMinutes,
+      launch,
     };
     this.rule = new Rule(this, "Schedule", {
       schedule: Schedule.rate(Duration.minutes(props.everyMinutes)),

@@ -1,8 +1,12 @@
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
+import { DynamoPendingQueue } from "../../lib/aws/dynamo-pending-queue";
+import { DynamoSettingsStore } from "../../lib/aws/dynamo-settings-store";
 import { DynamoTaskStateStore } from "../../lib/aws/dynamo-task-state-store";
+import { newId, type PendingItem } from "../../lib/contracts";
 import type { TaskState } from "../../lib/contracts/models";
+import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { startTestDynamo } from "../../lib/testing/dynamo-test-server";
 import { watchdogInputSchema } from "./handler";
 import { runWatchdog } from "./run";
@@ -24,6 +28,27 @@ const user = (n: number) => `3f1c2a9e-0000-4000-8000-00000000000${n}`;
 
 function store(): DynamoTaskStateStore {
   return new DynamoTaskStateStore({ client: dynamo.client, tableName: dynamo.tableName });
+}
+
+function queue(): DynamoPendingQueue {
+  return new DynamoPendingQueue({
+    client: dynamo.client,
+    tableName: dynamo.tableName,
+    now: () => now.getTime(),
+  });
+}
+
+/** The dependencies every pass needs; launches are recorded, not made. */
+const launches: string[] = [];
+function common() {
+  return {
+    queue: queue(),
+    launch: async (userId: string) => void launches.push(userId),
+    ecs: new ECSClient({ region: "eu-west-1" }),
+    cluster,
+    now: () => now,
+    log: () => {},
+  };
 }
 
 async function seed(userId: string, next: Omit<TaskState, "userId" | "version">): Promise<TaskState> {
@@ -73,11 +98,8 @@ describe("runWatchdog", () => {
     ecs.on(StopTaskCommand).resolves({});
 
     const report = await runWatchdog({
+      ...common(),
       taskStates: store(),
-      ecs: new ECSClient({ region: "eu-west-1" }),
-      cluster,
-      now: () => now,
-      log: () => {},
     });
 
     expect(report.stopped.sort()).toEqual([taskArn("idle"), taskArn("orphan")].sort());
@@ -123,11 +145,8 @@ describe("runWatchdog", () => {
 
     await expect(
       runWatchdog({
+        ...common(),
         taskStates: store(),
-        ecs: new ECSClient({ region: "eu-west-1" }),
-        cluster,
-        now: () => now,
-        log: () => {},
       }),
     ).rejects.toThrow(/1 action\(s\) failed: stop .*stuck: AccessDenied/);
     expect(await store().get(user(4))).toMatchObject({ status: "Running", version: 1 });
@@ -154,24 +173,87 @@ describe("runWatchdog", () => {
       },
     };
     const report = await runWatchdog({
+      ...common(),
       taskStates,
-      ecs: new ECSClient({ region: "eu-west-1" }),
-      cluster,
-      now: () => now,
-      log: () => {},
     });
     expect(report.conflicts).toContain(user(5));
     expect(await store().get(user(5))).toMatchObject({ status: "Running", version: 2 });
   });
 });
 
+describe("runWatchdog and queued work", () => {
+  const enqueue = async (userId: string, minutesAgo: number): Promise<PendingItem> => {
+    const at = new Date(now.getTime() - minutesAgo * 60_000);
+    const item: PendingItem = {
+      userId,
+      id: newId(at.getTime()),
+      conversationId: newId(),
+      messageId: newId(),
+      text: "left behind",
+      source: "web",
+      enqueuedAt: at.toISOString(),
+      attempts: 1,
+    };
+    await queue().enqueue(item);
+    return item;
+  };
+
+  it("starts a runtime, as a send would, for a user whose runtime stopped with work queued", async () => {
+    const asleep = user(6);
+    const justSent = user(7);
+    // The runtime was stopped mid-turn (a Spot interruption): row Idle, the message queued.
+    await seed(asleep, { status: "Idle", idleTimeoutMinutes: 15 });
+    const items = [await enqueue(asleep, 5), await enqueue(justSent, 0.2)];
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [] });
+    const launched: string[] = [];
+    const ports = {
+      taskStates: store(),
+      settingsStore: new DynamoSettingsStore({ client: dynamo.client, tableName: dynamo.tableName }),
+      publisher: { publish: async () => undefined },
+      launcher: {
+        launch: async (userId: string) => {
+          launched.push(userId);
+          return { taskRef: taskArn(`for-${userId.slice(-1)}`) };
+        },
+        isAlive: async () => true,
+        stop: async () => undefined,
+      },
+    };
+    const report = await runWatchdog({
+      ...common(),
+      taskStates: store(),
+      launch: (userId) => ensureRuntime(ports, userId, { warn: () => {} }),
+    });
+    // The message sent a moment ago has its own launch coming: only the stranded one gets one.
+    expect(launched).toEqual([asleep]);
+    expect(report.launched).toEqual([asleep]);
+    expect(await store().get(asleep)).toMatchObject({ status: "Starting", taskRef: taskArn("for-6") });
+    expect((await store().get(justSent)).status).toBe("Idle");
+    for (const i of items) await queue().remove(i.userId, i.id);
+  });
+});
+
 describe("watchdog input", () => {
+  const launch = {
+    taskDefinition: "openclaw-runtime",
+    containerName: "runtime",
+    subnets: "s-1, s-2",
+    securityGroups: "sg-1",
+  };
+
   it("accepts the rule's constant input and rejects anything else", () => {
-    expect(watchdogInputSchema.parse({ tableName: "t", cluster: cluster, idleGraceMinutes: 10 })).toEqual({
+    expect(
+      watchdogInputSchema.parse({ tableName: "t", cluster: cluster, idleGraceMinutes: 10, launch }),
+    ).toEqual({
       tableName: "t",
       cluster,
       idleGraceMinutes: 10,
+      launch: { ...launch, subnets: ["s-1", "s-2"], securityGroups: ["sg-1"] },
     });
+    expect(watchdogInputSchema.safeParse({ tableName: "t", cluster, idleGraceMinutes: 10 }).success).toBe(
+      false,
+    );
     expect(watchdogInputSchema.safeParse({ "detail-type": "Scheduled Event" }).success).toBe(false);
   });
 });

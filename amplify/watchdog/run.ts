@@ -1,11 +1,16 @@
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
-import type { LeaseTimings } from "../../lib/contracts/task-lease";
+import type { DynamoPendingQueue } from "../../lib/aws/dynamo-pending-queue";
+import { LEASE, type LeaseTimings, resumeWindow } from "../../lib/contracts/task-lease";
 import { errorMessage } from "../../lib/errors";
 import type { TaskStateStore } from "../../lib/ports";
 import { type ClusterTask, reconcile } from "./reconcile";
 
 export interface WatchdogDeps {
   taskStates: Pick<TaskStateStore, "listActive" | "compareAndSet">;
+  /** Finds the users with queued work (gsi1's waiting partition). */
+  queue: Pick<DynamoPendingQueue, "waitingUsers">;
+  /** Starts a user's runtime the way a send does (ensureRuntime with the ECS launcher). */
+  launch: (userId: string) => Promise<unknown>;
   ecs: ECSClient;
   /** Cluster name or ARN. */
   cluster: string;
@@ -19,6 +24,8 @@ export interface WatchdogReport {
   tasks: number;
   stopped: string[];
   rowsWritten: string[];
+  /** Users whose runtime was started for queued work. */
+  launched: string[];
   /** Row writes another writer won (the next run looks again). */
   conflicts: string[];
   errors: string[];
@@ -60,24 +67,29 @@ export async function describeClusterTasks(
 
 /**
  * One watchdog pass: read, decide (reconcile), act. Every action is tried even when an
- * earlier one failed, except a row write whose task could not be stopped. Throws at the end
+ * earlier one failed, except a row write or launch whose user's task could not be stopped. Throws at the end
  * if anything failed, so the failure shows in the function's error metric.
  */
 export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
   const now = (deps.now ?? (() => new Date()))();
   const log = deps.log ?? ((m, f) => console.log(JSON.stringify({ msg: m, ...f })));
   const rows = await deps.taskStates.listActive();
-  const tasks = await describeClusterTasks(
-    deps.ecs,
-    deps.cluster,
-    rows.flatMap((r) => (r.taskRef?.startsWith("arn:") ? [r.taskRef] : [])),
-  );
-  const actions = reconcile({ now, rows, tasks, limits: deps.limits });
+  const window = resumeWindow(now.getTime(), { ...LEASE, ...deps.limits });
+  const [tasks, waiting] = await Promise.all([
+    describeClusterTasks(
+      deps.ecs,
+      deps.cluster,
+      rows.flatMap((r) => (r.taskRef?.startsWith("arn:") ? [r.taskRef] : [])),
+    ),
+    deps.queue.waitingUsers(window.from, window.to),
+  ]);
+  const actions = reconcile({ now, rows, tasks, waiting, limits: deps.limits });
   const report: WatchdogReport = {
     rows: rows.length,
     tasks: tasks.length,
     stopped: [],
     rowsWritten: [],
+    launched: [],
     conflicts: [],
     errors: [],
   };
@@ -102,6 +114,16 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
       continue;
     }
     if (failedUsers.has(action.userId)) continue;
+    if (action.type === "launch") {
+      try {
+        await deps.launch(action.userId);
+        report.launched.push(action.userId);
+        log("launched a runtime for queued work", { userId: action.userId, reason: action.reason });
+      } catch (err) {
+        report.errors.push(`launch ${action.userId}: ${errorMessage(err)}`);
+      }
+      continue;
+    }
     try {
       const written = await deps.taskStates.compareAndSet(action.userId, action.expectedVersion, action.next);
       if (written) {

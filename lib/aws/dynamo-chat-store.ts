@@ -9,12 +9,20 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { type Conversation, conversationSchema, idSchema, type Message, messageSchema } from "../contracts";
+import {
+  type Conversation,
+  conversationSchema,
+  idSchema,
+  type Message,
+  messageSchema,
+  newId,
+} from "../contracts";
 import { AppError, formatIssues } from "../errors";
-import type { ChatStore, Page } from "../ports";
+import type { BlobStore, ChatStore, Page } from "../ports";
 import {
   batchDelete,
   checkId,
+  checkUserId,
   clampLimit,
   type DynamoStoreOptions,
   decodeCursor,
@@ -45,6 +53,24 @@ function toMessage(item: Record<string, unknown>): Message {
   return messageSchema.parse(stripStorage(item));
 }
 
+/** The attribute of a message row whose content and tools are in the blob store: the blob's key. */
+const BODY_KEY = "bodyKey";
+
+/** What a message row moved to the blob store holds (all a reader gets back). */
+const bodySchema = messageSchema.pick({ content: true, tools: true });
+
+/**
+ * The blob of a message too large for its row: under the user's prefix, beside (never
+ * inside) the OpenClaw state folder. Each write gets its own key, so a put that loses the
+ * put-once race never overwrites the winner's body.
+ */
+export function messageBodyKey(userId: string, conversationId: string, messageId: string): string {
+  return `users/${checkUserId(userId)}/messages/${checkId(conversationId, "conversation")}/${checkId(messageId, "message")}.${newId()}.json`;
+}
+
+/** What a message reads as when its body blob is missing (it should never be). */
+export const MISSING_BODY = "[This message is stored separately and could not be read.]";
+
 /** The parts of an update expression for one conversation row. */
 interface RowChange {
   sets: string[];
@@ -69,19 +95,31 @@ function invalid(what: string, error: z.ZodError): AppError {
   return new AppError("bad_request", `invalid ${what}: ${formatIssues(error)}`);
 }
 
+export interface DynamoChatStoreOptions extends DynamoStoreOptions {
+  /**
+   * Where a message too large for one item (400 KB) keeps its content and tools. Without
+   * it such a message is refused with payload_too_large.
+   */
+  blobs?: () => BlobStore;
+}
+
 /**
  * ChatStore on the single table. Conversation rows sit in the owner's partition
  * (`USER#<uid>`, `CONV#<id>`) and in gsi1 under `USER#<uid>#CONVS` sorted by updatedAt;
  * messages have a partition per conversation (`USER#<uid>#CONV#<id>`, `MSG#<id>`), sorted
- * by their time-sortable ids.
+ * by their time-sortable ids. A message larger than an item (a reply with hundreds of tool
+ * calls) keeps its content and tools in the blob store and their key in its row; every read
+ * puts them back, so callers never see the difference.
  */
 export class DynamoChatStore implements ChatStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
+  private readonly blobs: (() => BlobStore) | undefined;
 
-  constructor(opts: DynamoStoreOptions) {
+  constructor(opts: DynamoChatStoreOptions) {
     this.doc = opts.client;
     this.table = opts.tableName;
+    this.blobs = opts.blobs;
   }
 
   private conversationItem(userId: string, c: Conversation): Record<string, unknown> {
@@ -236,12 +274,22 @@ export class DynamoChatStore implements ChatStore {
           TableName: this.table,
           KeyConditionExpression: "pk = :p",
           ExpressionAttributeValues: { ":p": pk },
-          ProjectionExpression: "pk, sk",
+          ProjectionExpression: `pk, sk, ${BODY_KEY}`,
           ExclusiveStartKey: start,
           ConsistentRead: true,
         }),
       );
-      await batchDelete(this.doc, this.table, res.Items ?? []);
+      const items = res.Items ?? [];
+      // Bodies before their rows: a delete interrupted here still finds the rows next time.
+      for (const item of items) {
+        const key = item[BODY_KEY];
+        if (typeof key === "string") await this.blobStore().delete(key);
+      }
+      await batchDelete(
+        this.doc,
+        this.table,
+        items.map(({ pk, sk }) => ({ pk, sk })),
+      );
       start = res.LastEvaluatedKey;
     } while (start);
     await this.doc.send(
@@ -256,26 +304,64 @@ export class DynamoChatStore implements ChatStore {
     const parsed = messageSchema.safeParse(message);
     if (!parsed.success) throw invalid("message", parsed.error);
     const m = parsed.data;
+    const row = { pk: keys.messages(userId, m.conversationId), sk: keys.messageSk(m.id), entity: "message" };
+    try {
+      return await this.putOnce({ ...row, ...m });
+    } catch (err) {
+      if (!isItemTooLarge(err)) throw err;
+      if (!this.blobs)
+        throw new AppError("payload_too_large", "message is larger than the 400 KB a stored item may hold");
+    }
+    // Too large for a row: the body goes to the blob store first, so a row never points to nothing.
+    const key = messageBodyKey(userId, m.conversationId, m.id);
+    const body = bodySchema.parse({ content: m.content, ...(m.tools ? { tools: m.tools } : {}) });
+    await this.blobStore().put(key, new TextEncoder().encode(JSON.stringify(body)), {
+      contentType: "application/json",
+    });
+    const { content: _c, tools: _t, ...rest } = m;
+    const stored = await this.putOnce({ ...row, ...rest, content: "", [BODY_KEY]: key }).catch(
+      async (err) => {
+        await this.blobStore()
+          .delete(key)
+          .catch(() => undefined);
+        throw err;
+      },
+    );
+    if (!stored) await this.blobStore().delete(key);
+    return stored;
+  }
+
+  /** Writes a message row unless one with its key exists: false when it did. */
+  private async putOnce(item: Record<string, unknown>): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: {
-            pk: keys.messages(userId, m.conversationId),
-            sk: keys.messageSk(m.id),
-            entity: "message",
-            ...m,
-          },
+          Item: item,
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
       return true;
     } catch (err) {
       if (isConditionFailed(err)) return false;
-      if (isItemTooLarge(err))
-        throw new AppError("payload_too_large", "message is larger than the 400 KB a stored item may hold");
       throw err;
     }
+  }
+
+  private blobStore(): BlobStore {
+    if (!this.blobs)
+      throw new AppError("internal", "a message body is in the blob store, which is not configured");
+    return this.blobs();
+  }
+
+  /** A message row as the caller sees it: with its body read back when it lives in the blob store. */
+  private async readMessage(item: Record<string, unknown>): Promise<Message> {
+    const message = toMessage(item);
+    const key = item[BODY_KEY];
+    if (typeof key !== "string") return message;
+    const raw = await this.blobStore().get(key);
+    const body = raw ? bodySchema.safeParse(JSON.parse(new TextDecoder().decode(raw))) : undefined;
+    return body?.success ? { ...message, ...body.data } : { ...message, content: MISSING_BODY };
   }
 
   async getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined> {
@@ -286,7 +372,7 @@ export class DynamoChatStore implements ChatStore {
         ConsistentRead: true,
       }),
     );
-    return res.Item ? toMessage(res.Item) : undefined;
+    return res.Item ? this.readMessage(res.Item) : undefined;
   }
 
   async deleteMessage(userId: string, conversationId: string, messageId: string): Promise<void> {
@@ -328,7 +414,7 @@ export class DynamoChatStore implements ChatStore {
     const message = pick(messageKey);
     return {
       ...(conversation ? { conversation: toConversation(conversation) } : {}),
-      ...(message ? { message: toMessage(message) } : {}),
+      ...(message ? { message: await this.readMessage(message) } : {}),
     };
   }
 
@@ -362,7 +448,7 @@ export class DynamoChatStore implements ChatStore {
       input.ExclusiveStartKey = { pk, sk: keys.messageSk(pos.id) };
     }
     const items = await this.queryUpTo(input, limit + 1);
-    const page = items.slice(0, limit).map(toMessage);
+    const page = await Promise.all(items.slice(0, limit).map((item) => this.readMessage(item)));
     const last = page.at(-1);
     return items.length > limit && last
       ? { items: page, cursor: encodeCursor({ id: last.id }) }

@@ -48,6 +48,13 @@ export const keys = {
   activeTasks: "TASK#ACTIVE",
   pendingPrefix: "PENDING#",
   pendingSk: (itemId: string) => `PENDING#${checkId(itemId, "pending item")}`,
+  /**
+   * gsi1 partition holding every queued item of every user, sorted by enqueue time (sort key
+   * `<enqueuedAt>#<userId>#<id>`): how the watchdog finds work no runtime is answering.
+   */
+  waitingItems: "QUEUE#WAITING",
+  waitingItemSk: (enqueuedAt: string, userId: string, itemId: string) =>
+    `${normalizeIso(enqueuedAt)}#${checkUserId(userId)}#${checkId(itemId, "pending item")}`,
 } as const;
 
 /** ISO timestamps sort lexically only in one format; sort keys always use toISOString's. */

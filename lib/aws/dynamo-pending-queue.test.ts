@@ -70,6 +70,32 @@ describe("DynamoPendingQueue specifics", () => {
     expect((await queue().list(user))[0]?.attempts).toBe(0);
   });
 
+  it("finds the users with work enqueued within a window, each once with its oldest item, until it leaves the queue", async () => {
+    // A clock of its own, far from other tests' items, since the waiting partition is shared.
+    const t0 = Date.parse("2031-03-01T10:00:00.000Z");
+    const at = (minutes: number) => new Date(t0 + minutes * 60_000);
+    const q = new DynamoPendingQueue({ client: dynamo.client, tableName: dynamo.tableName, now: () => t0 });
+    const [a, b, c] = [newUserId(), newUserId(), newUserId()];
+    const a1 = item(a, at(1));
+    const a2 = item(a, at(3));
+    const b1 = item(b, at(2));
+    const tooOld = item(c, at(-30));
+    const tooYoung = item(c, at(20));
+    for (const x of [a2, b1, a1, tooOld, tooYoung]) await q.enqueue(x);
+    const window = () => q.waitingUsers(at(0), at(10));
+    expect(await window()).toEqual([
+      { userId: a, enqueuedAt: a1.enqueuedAt },
+      { userId: b, enqueuedAt: b1.enqueuedAt },
+    ]);
+    // A finished or removed item leaves the index with the queue.
+    await q.claim(a, a1.id, "w", at(5));
+    await q.complete(a, a1.id, "w");
+    await q.remove(b, b1.id);
+    expect(await window()).toEqual([{ userId: a, enqueuedAt: a2.enqueuedAt }]);
+    // The items themselves never show the index's keys.
+    expect(Object.keys((await q.list(a))[0] ?? {})).not.toContain("gsi1pk");
+  });
+
   it("rejects a malformed item id before it reaches a key", async () => {
     await expect(queue().claim(newUserId(), "x#PENDING#y", "w", new Date())).rejects.toThrow("invalid");
   });

@@ -18,6 +18,12 @@ export interface DynamoPendingQueueOptions extends DynamoStoreOptions {
   ttlSeconds?: number;
 }
 
+/** A user with queued work, and when the oldest of it was enqueued. */
+export interface WaitingUser {
+  userId: string;
+  enqueuedAt: string;
+}
+
 function toItem(raw: Record<string, unknown>): PendingItem {
   const { leaseMs: _leaseMs, ...rest } = stripStorage(raw);
   return pendingItemSchema.parse(rest);
@@ -34,7 +40,8 @@ function leaseTime(leaseUntil: Date): number {
  * Claims are conditional UpdateItems on the claim and a numeric lease (`leaseMs`), so of
  * two workers claiming the same item at once exactly one wins. No transactions anywhere
  * (dynalite has none). Every item carries a TTL; since dynalite never deletes expired
- * items and DynamoDB does so only eventually, reads and claims ignore expired ones.
+ * items and DynamoDB does so only eventually, reads and claims ignore expired ones. Every
+ * item is also in gsi1's waiting partition (keys.waitingItems) until it leaves the queue.
  */
 export class DynamoPendingQueue implements PendingQueue {
   private readonly doc: DynamoDBDocumentClient;
@@ -63,6 +70,8 @@ export class DynamoPendingQueue implements PendingQueue {
           TableName: this.table,
           Item: {
             ...this.key(fresh.userId, fresh.id),
+            gsi1pk: keys.waitingItems,
+            gsi1sk: keys.waitingItemSk(fresh.enqueuedAt, fresh.userId, fresh.id),
             entity: "pending",
             ttl: Math.floor(Date.parse(fresh.enqueuedAt) / 1000) + this.ttlSeconds,
             ...fresh,
@@ -96,6 +105,42 @@ export class DynamoPendingQueue implements PendingQueue {
       start = res.LastEvaluatedKey;
     } while (start);
     return out;
+  }
+
+  /**
+   * The users with an item enqueued between `from` and `to`, each with the oldest such
+   * item's enqueuedAt, oldest first. Reads gsi1's waiting partition, which is eventually
+   * consistent: for the watchdog, which looks again on its next run anyway.
+   */
+  async waitingUsers(from: Date, to: Date): Promise<WaitingUser[]> {
+    const now = this.now();
+    const oldest = new Map<string, string>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: "gsi1",
+          KeyConditionExpression: "gsi1pk = :p AND gsi1sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: {
+            ":p": keys.waitingItems,
+            ":from": from.toISOString(),
+            ":to": to.toISOString(),
+          },
+          ProjectionExpression: "userId, enqueuedAt, #ttl",
+          ExpressionAttributeNames: { "#ttl": "ttl" },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const raw of res.Items ?? []) {
+        const { userId, enqueuedAt } = raw;
+        if (isExpired(raw, now) || typeof userId !== "string" || typeof enqueuedAt !== "string") continue;
+        // The index is sorted by enqueue time: the first item seen of a user is its oldest.
+        if (!oldest.has(userId)) oldest.set(userId, enqueuedAt);
+      }
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return [...oldest].map(([userId, enqueuedAt]) => ({ userId, enqueuedAt }));
   }
 
   async claim(

@@ -9,7 +9,7 @@ export const TABLE = {
   /** Epoch seconds; DynamoDB deletes expired items eventually, so readers also filter them. */
   ttlAttribute: "ttl",
   indexes: [
-    /** Rows listed by another key than their owner: conversations by updatedAt, active task rows. */
+    /** Rows listed by another key than their owner: conversations by updatedAt, active task rows, queued items. */
     { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
   ],
 } as const;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { TaskState } from "./models";
-import { decideEnsure, isIdlePastGrace, isStale, LEASE, needsTaskCheck, runtimeStateOf } from "./task-lease";
+import {
+  decideEnsure,
+  isIdlePastGrace,
+  isResumable,
+  isStale,
+  LEASE,
+  needsTaskCheck,
+  resumeWindow,
+  runtimeStateOf,
+} from "./task-lease";
 
 const NOW = Date.parse("2026-12-01T12:00:00.000Z");
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
@@ -80,5 +89,17 @@ describe("the task lease", () => {
     expect(isIdlePastGrace(row({ lastActivityAt: ago(limit - 1) }), NOW)).toBe(false);
     expect(isIdlePastGrace(row({ lastActivityAt: ago(limit + 1) }), NOW)).toBe(true);
     expect(isIdlePastGrace(row({}), NOW)).toBe(false);
+  });
+
+  it("resumes queued work after the grace and within the window only", () => {
+    expect(resumeWindow(NOW)).toEqual({
+      from: new Date(NOW - LEASE.resumeWindowMs),
+      to: new Date(NOW - LEASE.resumeGraceMs),
+    });
+    expect(isResumable(ago(LEASE.resumeGraceMs - 1), NOW)).toBe(false);
+    expect(isResumable(ago(LEASE.resumeGraceMs + 1), NOW)).toBe(true);
+    expect(isResumable(ago(LEASE.resumeWindowMs - 1), NOW)).toBe(true);
+    expect(isResumable(ago(LEASE.resumeWindowMs + 1), NOW)).toBe(false);
+    expect(isResumable("not a time", NOW)).toBe(false);
   });
 });

@@ -12,7 +12,8 @@ import type { TaskState } from "./models";
  * The runtime beats (writes heartbeatAt) every `heartbeatMs` from the moment it starts.
  * A row whose beat is older than its status allows belongs to a runtime that died: the
  * next message launches a new one over it, the status says "asleep", and the watchdog
- * stops the task if it still exists.
+ * stops the task if it still exists. Work left queued with no runtime to answer it (a
+ * runtime stopped or killed mid-turn) is resumed by the watchdog (resumeWindow).
  */
 
 export const LEASE = {
@@ -28,6 +29,16 @@ export const LEASE = {
   idleGraceMs: 10 * 60_000,
   /** A task no row points to is stopped once it is this old (a launch may still be recording it). */
   orphanGraceMs: 15 * 60_000,
+  /**
+   * Queued work that no live runtime serves is resumed by the watchdog once it has waited
+   * this long (the send that queued it has had its own launch by then).
+   */
+  resumeGraceMs: 60_000,
+  /**
+   * ...if it was queued within this long: longer than the longest run, so an interrupted
+   * one is resumed, and bounded, so a runtime that cannot start is not relaunched for ever.
+   */
+  resumeWindowMs: 2 * 60 * 60_000,
 } as const;
 
 export type LeaseTimings = { -readonly [K in keyof typeof LEASE]: number };
@@ -101,4 +112,19 @@ export function isIdlePastGrace(row: TaskState, now: number, timings: LeaseTimin
   if (!at) return false;
   const t = Date.parse(at);
   return !Number.isNaN(t) && now - t > row.idleTimeoutMinutes * 60_000 + timings.idleGraceMs;
+}
+
+/**
+ * The enqueue times of the work the watchdog resumes when no live runtime serves its user
+ * (see resumeGraceMs and resumeWindowMs): from `from` to `to`.
+ */
+export function resumeWindow(now: number, timings: LeaseTimings = LEASE): { from: Date; to: Date } {
+  return { from: new Date(now - timings.resumeWindowMs), to: new Date(now - timings.resumeGraceMs) };
+}
+
+/** True when work enqueued at `enqueuedAt` is in the resume window. */
+export function isResumable(enqueuedAt: string, now: number, timings: LeaseTimings = LEASE): boolean {
+  const t = Date.parse(enqueuedAt);
+  const { from, to } = resumeWindow(now, timings);
+  return !Number.isNaN(t) && t >= from.getTime() && t <= to.getTime();
 }

@@ -69,6 +69,23 @@ export interface AgentEngine {
   applySettings(settings: EngineSettings): Promise<void>;
   /** Stops OpenClaw; after it resolves, the state folder is safe to snapshot. Kills after `deadlineMs`. */
   stop(deadlineMs: number): Promise<void>;
-  /** Process ids of OpenClaw's processes (for memory measurement). */
+  /**
+   * Process ids of OpenClaw's processes (for memory measurement). Empty once they have
+   * ended, however they ended: the runner reads an empty list as a dead engine.
+   */
   pids(): number[];
+}
+
+/** How Node's ChildProcess reports the end of a child: an exit code, or the signal that killed it. */
+export interface ProcessEnd {
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+}
+
+/**
+ * True while a child process has not ended. A child killed by a signal (the OOM killer's
+ * SIGKILL) keeps `exitCode` null and sets `signalCode` instead, so both are checked.
+ */
+export function isRunning(child: ProcessEnd): boolean {
+  return child.exitCode === null && child.signalCode === null;
 }

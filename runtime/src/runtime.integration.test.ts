@@ -18,7 +18,8 @@ import { startTestCloud, type TestCloud, testPorts, Watcher } from "./testing/te
  * runtime three times and walks one user through every scenario in order:
  *   start 1: streaming, tools, provider error, missing key, abort, order, child env, SIGTERM mid-turn
  *   start 2: the conversation continues after the restart; then the runtime is killed mid-turn
- *   start 3: recovers the killed turn exactly once; then stops itself when idle
+ *   start 3: recovers the killed turn exactly once; replaces OpenClaw killed by a signal
+ *            (between turns and mid-turn); then stops itself when idle
  */
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -373,6 +374,51 @@ describe("the runtime with real OpenClaw", () => {
     );
     expect(replies).toHaveLength(1);
     expect(replies[0]?.content).toContain("answered after the crash");
+    // The re-run told OpenClaw that the first attempt may have called tools.
+    const asked = llm.requests.filter((r) => r.userText.includes("survive a crash"));
+    expect(asked.at(-1)?.userText).toContain("tools you called may already have run");
+  }, 300_000);
+
+  it("replaces OpenClaw killed by a signal, between turns and mid-turn, in the same runtime", async () => {
+    const runtime = await runtimePid();
+    // OpenClaw's process: the runtime's child (none once the runtime itself has exited).
+    const openclaw = (): number[] => {
+      const file = `/proc/${runtime}/task/${runtime}/children`;
+      if (!existsSync(file)) return [];
+      return readFileSync(file, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    };
+    const [first] = openclaw();
+    if (!first) throw new Error("no OpenClaw child");
+    // What the OOM killer does; the runtime notices without a message and starts a new one.
+    process.kill(first, "SIGKILL");
+    await waitFor(() => openclaw().some((p) => p !== first), 60_000, "a new OpenClaw process");
+    const between = await send("after the worker was killed", conversationA);
+    await watcher.until(outcome(between.messageId), 120_000, "reply after a kill between turns");
+    expect(watcher.finalFor(between.messageId)?.content).toContain("You said: after the worker was killed");
+
+    llm.when(
+      "kill the worker mid-reply",
+      { text: "never finished ", chunks: 50, chunkDelayMs: 200 },
+      { text: "answered after the worker died", chunks: 2 },
+    );
+    const mid = await send("kill the worker mid-reply", conversationA);
+    await watcher.until(
+      () => eventsFor(mid.messageId).some((e) => e.type === "delta"),
+      30_000,
+      "the doomed turn streams",
+    );
+    const [second] = openclaw();
+    if (!second) throw new Error("no OpenClaw child");
+    process.kill(second, "SIGKILL");
+    await watcher.until(
+      (events) => events.some((e) => e.type === "final" && e.message.replyTo === mid.messageId),
+      120_000,
+      "the reply after the worker died",
+    );
+    expect(eventsFor(mid.messageId).filter((e) => e.type === "error")).toEqual([]);
+    expect(watcher.of("final").filter((f) => f.message.replyTo === mid.messageId)).toHaveLength(1);
+    expect(watcher.finalFor(mid.messageId)?.content).toContain("answered after the worker died");
+    expect(await runtimePid()).toBe(runtime);
   }, 300_000);
 
   it("stops itself after the idle timeout and marks the row Idle", async () => {

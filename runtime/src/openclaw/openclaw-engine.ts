@@ -6,7 +6,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentEngine, EngineEvent, EngineSettings, RunRequest } from "../engine";
-import { EngineError } from "../engine";
+import { EngineError, isRunning } from "../engine";
 import { buildChildEnv } from "./child-env";
 import { type OpenClawConfigOptions, writeOpenClawConfig } from "./config";
 import { abortedError, classifyOpenClawError, missingApiKeyError, runTimeoutError } from "./errors";
@@ -363,7 +363,7 @@ export class OpenClawEngine implements AgentEngine {
 
   pids(): number[] {
     const pid = this.child?.pid;
-    return pid !== undefined && this.child?.exitCode === null ? [pid] : [];
+    return pid !== undefined && this.child && isRunning(this.child) ? [pid] : [];
   }
 
   private async writeConfig(): Promise<string> {

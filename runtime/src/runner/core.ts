@@ -80,6 +80,11 @@ export class RunnerCore {
     return this.phase === "stopping" || this.phase === "stopped";
   }
 
+  /** The engine is up (running) but its process has ended: it must be replaced before the next turn. */
+  engineDead(): boolean {
+    return this.phase === "running" && this.engine !== undefined && this.engine.pids().length === 0;
+  }
+
   idleTimeoutMs(): number {
     return this.opts.idleTimeoutMs ?? (this.loaded?.settings.idleTimeoutMinutes ?? 15) * 60_000;
   }

@@ -11,6 +11,8 @@ export interface HousekeepingHooks {
   drain(): void;
   /** A drain is in progress (it may be about to start a run). */
   draining(): boolean;
+  /** Replaces a dead engine (EngineRecovery). */
+  recoverEngine(): void;
   stop(reason: string, opts?: { releaseRow?: boolean }): void;
 }
 
@@ -43,8 +45,17 @@ export class Housekeeping {
   private async heartbeat(): Promise<void> {
     const { core } = this;
     if (core.isStopping()) return;
+    if (core.engineDead()) {
+      // Noticed while no turn is running, so the status does not say ready for a dead engine.
+      core.log("warn", "the engine's process has ended; restarting it");
+      this.hooks.recoverEngine();
+    }
     try {
-      const row = await core.updateRow((r) => (core.row.owns(r) ? { heartbeatAt: nowIso() } : undefined));
+      const at = nowIso();
+      // A run in progress is activity: the watchdog's idle rule reads lastActivityAt, and a
+      // run may last longer than the idle timeout plus its grace.
+      const busy = core.active.size > 0 ? { lastActivityAt: at } : {};
+      const row = await core.updateRow((r) => (core.row.owns(r) ? { heartbeatAt: at, ...busy } : undefined));
       if (!row && !core.isStopping()) {
         core.log("warn", "another runtime took over this user's row; stopping");
         this.hooks.stop("superseded", { releaseRow: false });

@@ -53,6 +53,11 @@ export interface RunnerOptions {
   /** A message whose run crashed the runtime this many times gets an error reply instead. */
   maxAttempts?: number;
   flushMs?: number;
+  /**
+   * How long a turn whose outcome is decided keeps retrying a failing store (the reply, the
+   * item's completion) before it gives up and the turn counts as crashed. Default 2 min.
+   */
+  storeRetryMs?: number;
   /** How long a start waits for a previous runtime that is still Stopping. Default: the lease's. */
   stoppingWaitMs?: number;
   /**
@@ -73,6 +78,7 @@ type Defaulted =
   | "maxConcurrentRuns"
   | "maxAttempts"
   | "flushMs"
+  | "storeRetryMs"
   | "stoppingWaitMs"
   | "keepWarmMs";
 
@@ -90,6 +96,7 @@ export function resolveOptions(opts: RunnerOptions): ResolvedOptions {
     maxConcurrentRuns: opts.maxConcurrentRuns ?? 3,
     maxAttempts: opts.maxAttempts ?? 3,
     flushMs: opts.flushMs ?? 80,
+    storeRetryMs: opts.storeRetryMs ?? 120_000,
     stoppingWaitMs: opts.stoppingWaitMs ?? LEASE.stoppingWaitMs,
     keepWarmMs: opts.keepWarmMs ?? 45_000,
   };

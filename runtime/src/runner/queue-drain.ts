@@ -20,6 +20,8 @@ export class QueueDrain {
     private readonly core: RunnerCore,
     /** Starts the run of an item this runner has just claimed. */
     private readonly startTurn: (item: PendingItem, lookup: Lookup) => void,
+    /** Replaces a dead engine; the recovery drains again once the new one is up. */
+    private readonly recoverEngine: () => void,
   ) {}
 
   get busy(): boolean {
@@ -68,6 +70,12 @@ export class QueueDrain {
   private async drainOnce(): Promise<void> {
     const { core } = this;
     const { userId, workerId, leaseMs, maxConcurrentRuns } = core.opts;
+    if (core.engineDead()) {
+      // Its process ended between turns: a run now could only fail and cost an attempt.
+      core.log("warn", "the engine's process has ended; restarting it before the next turn");
+      this.recoverEngine();
+      return;
+    }
     const items = await core.ports.queue.list(userId);
     const heads = new Map<string, PendingItem>();
     for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))

@@ -81,3 +81,16 @@ export function fitFinalEvent(event: FinalEvent): FinalEvent {
   }
   return { ...event, message };
 }
+
+/**
+ * What a re-run of a message tells OpenClaw first. An earlier attempt may have called tools
+ * before its runtime or engine died (a mail sent, a file written); OpenClaw cannot tell, so
+ * it is asked to check rather than repeat them.
+ */
+export const RERUN_NOTE =
+  "This message was interrupted while you were answering it; tools you called may already have run — check before repeating them.";
+
+/** The text the engine runs for `item`: the user's message, after RERUN_NOTE from the second attempt on. */
+export function runText(item: PendingItem): string {
+  return item.attempts > 1 ? `${RERUN_NOTE}\n\n${item.text}` : item.text;
+}

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentChannel, LEASE, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
+import { agentChannel, isIdlePastGrace, LEASE, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
 import type { ChatStore, PendingQueue } from "../../../lib/ports";
 import { deleteConversation } from "../../../lib/services/conversations";
 import { EngineError } from "../engine";
@@ -16,7 +16,7 @@ import {
   Watcher,
 } from "../testing/test-cloud";
 import { createLogger } from "./log";
-import { TRUNCATED_NOTE } from "./reply";
+import { RERUN_NOTE, TRUNCATED_NOTE } from "./reply";
 import { Runner, type RunnerOptions } from "./runner";
 import { replyIdFor } from "./settings";
 import { stateBlobPrefix } from "./state-sync";
@@ -34,6 +34,9 @@ afterAll(async () => {
   await ports?.close();
   await tc?.close();
 });
+
+/** The text of a message's second or later run, as the engine receives it. */
+const rerun = (text: string) => `${RERUN_NOTE}\n\n${text}`;
 
 async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -374,9 +377,10 @@ describe("the queue", () => {
     await ports.queue.claim(uid, item.id, "dead-worker", new Date(Date.now() + 1_500));
     const { engine, watcher } = await startRunner({ userId: uid });
     await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final after lease expiry");
-    expect(engine.runs.map((r) => r.text)).toEqual(["orphaned"]);
+    // Its second attempt: OpenClaw is told the first one may have called tools.
+    expect(engine.runs.map((r) => r.text)).toEqual([rerun("orphaned")]);
     expect(watcher.of("final")).toHaveLength(1);
-    expect(watcher.finalFor(messageId)?.content).toBe("echo: orphaned");
+    expect(watcher.finalFor(messageId)?.content).toBe(`echo: ${rerun("orphaned")}`);
   });
 
   it("does not run again a message whose reply was stored before a crash", async () => {
@@ -479,10 +483,123 @@ describe("failures and abort", () => {
     expect(engine.startCalls).toBe(2);
     expect(engine.runs.map((r) => r.outcome)).toEqual(["failed", "done"]);
     expect(watcher.of("final")).toHaveLength(1);
-    expect(watcher.finalFor(messageId)?.content).toBe("re survive");
+    expect(watcher.finalFor(messageId)?.content).toBe(`re ${rerun("survive")}`);
     expect(watcher.of("status").some((s) => s.state === "waking" && s.stage === "restarting_openclaw")).toBe(
       true,
     );
+  });
+
+  it("restarts an engine killed by a signal, mid-turn and between turns, and answers the next message", async () => {
+    const engine = new FakeEngine();
+    let killMidTurn = true;
+    engine.script = (text) => {
+      if (killMidTurn) {
+        killMidTurn = false;
+        // The OOM killer: Node reports a signal, not an exit code.
+        setTimeout(() => engine.crash({ signal: "SIGKILL" }), 100);
+        return [{ delta: "half" }, { wait: 10_000 }];
+      }
+      return [{ delta: `re ${text}` }];
+    };
+    const { watcher, userId } = await startRunner({ engine });
+    const answered = (messageId: string) =>
+      watcher.until((e) => e.some((x) => x.type === "final" && x.message.replyTo === messageId), 15_000);
+
+    const first = await send(ports, userId, "killed mid-turn");
+    await answered(first.messageId);
+    expect(watcher.finalFor(first.messageId)?.content).toBe(`re ${rerun("killed mid-turn")}`);
+    expect(engine.startCalls).toBe(2);
+
+    // Killed while no turn runs: the heartbeat notices without any message.
+    engine.crash({ signal: "SIGKILL" });
+    await eventually(async () => expect(engine.startCalls).toBe(3));
+    await eventually(async () => expect(watcher.statuses().at(-1)).toBe("ready"));
+
+    // Killed again just before a message: it is answered, not failed with "not running".
+    engine.crash({ signal: "SIGKILL" });
+    const second = await send(ports, userId, "after a kill between turns", first.conversationId);
+    await answered(second.messageId);
+    expect(watcher.finalFor(second.messageId)?.content).toBe("re after a kill between turns");
+    expect(engine.startCalls).toBe(4);
+    expect(engine.runs.map((r) => r.outcome)).toEqual(["failed", "done", "done"]);
+    expect(watcher.of("error")).toEqual([]);
+  });
+
+  it("retries storing a finished answer, not the turn: one model call and one stored reply", async () => {
+    const engine = new FakeEngine();
+    engine.script = (text) => [
+      { tool: { toolCallId: "call-1", name: "exec", status: "done", summary: "sent the email" } },
+      { delta: `re ${text}` },
+    ];
+    let failures = 3;
+    const { watcher, userId } = await startRunner({
+      engine,
+      chats: (c) =>
+        Object.assign(Object.create(c) as ChatStore, {
+          putMessage: async (user: string, m: Parameters<ChatStore["putMessage"]>[1]) => {
+            if (m.role === "assistant" && failures-- > 0)
+              throw Object.assign(new Error("DynamoDB is unavailable"), { name: "ServiceUnavailable" });
+            return c.putMessage(user, m);
+          },
+        }),
+    });
+    const { conversationId, messageId } = await send(ports, userId, "send it once");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 15_000, "final");
+    expect(failures).toBeLessThan(0);
+    expect(engine.runs).toHaveLength(1);
+    expect(watcher.of("final")).toHaveLength(1);
+    expect(watcher.of("error")).toEqual([]);
+    const replies = (await ports.chatStore.listMessages(userId, conversationId)).items.filter(
+      (m) => m.role === "assistant",
+    );
+    expect(replies).toMatchObject([
+      { id: replyIdFor(messageId), content: "re send it once", status: "complete" },
+    ]);
+    await eventually(async () => expect(await ports.queue.list(userId)).toEqual([]));
+  });
+
+  it("stores a reply larger than a table item can hold, and reads it back whole", async () => {
+    const engine = new FakeEngine();
+    const summary = (i: number) => `${i}: ${"x".repeat(1_990)}`;
+    const text = "The whole answer. ".repeat(5_000);
+    engine.script = () => [
+      ...Array.from({ length: 260 }, (_, i) => ({
+        tool: { toolCallId: `call-${i}`, name: "read", status: "done" as const, summary: summary(i) },
+      })),
+      { delta: text },
+    ];
+    const { watcher, userId } = await startRunner({ engine });
+    const { conversationId, messageId } = await send(ports, userId, "read everything");
+    await watcher.until((e) => e.some((x) => x.type === "final" || x.type === "error"), 20_000, "outcome");
+    expect(watcher.of("error")).toEqual([]);
+    expect(engine.runs).toHaveLength(1);
+    const stored = await ports.chatStore.getMessage(userId, conversationId, replyIdFor(messageId));
+    expect(stored?.content).toBe(text);
+    expect(stored?.tools).toHaveLength(260);
+    expect(stored?.tools?.[259]).toEqual({
+      toolCallId: "call-259",
+      name: "read",
+      status: "done",
+      summary: summary(259),
+    });
+    const listed = (await ports.chatStore.listMessages(userId, conversationId)).items.at(-1);
+    expect(listed).toEqual(stored);
+  });
+
+  it("tells OpenClaw, on a re-run after a crash, that tools may have run already", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => {
+      if (engine.runs.length === 1) {
+        setTimeout(() => engine.crash(), 100);
+        return [{ tool: { toolCallId: "call-1", name: "exec", status: "running" } }, { wait: 10_000 }];
+      }
+      return [{ delta: "checked first" }];
+    };
+    const { watcher, userId } = await startRunner({ engine });
+    const { messageId } = await send(ports, userId, "book the flight");
+    await watcher.until((e) => e.some((x) => x.type === "final"), 15_000, "final after restart");
+    expect(engine.runs.map((r) => r.text)).toEqual(["book the flight", rerun("book the flight")]);
+    expect(watcher.finalFor(messageId)?.content).toBe("checked first");
   });
 
   it("aborts the run of a conversation at once when asked, and stores what was said", async () => {
@@ -609,14 +726,37 @@ describe("lifecycle", () => {
     expect(first.watcher.of("final")).toHaveLength(0);
     const queued = await ports.queue.list(uid);
     expect(queued).toHaveLength(1);
-    expect(queued[0]).toMatchObject({ attempts: 0 });
-    expect(queued[0]?.claimedBy).toBeUndefined();
+    // The interrupted run counts as an attempt, and its claim has ended: claimable at once.
+    expect(queued[0]).toMatchObject({ attempts: 1 });
+    expect(Date.parse(queued[0]?.leaseUntil ?? "")).toBeLessThanOrEqual(Date.now());
     expect((await ports.taskStates.get(uid)).status).toBe("Idle");
 
     const second = await startRunner({ userId: uid });
     expect(second.engine.warmUps).toBe(0);
     await second.watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
-    expect(second.watcher.finalFor(messageId)?.content).toBe("echo: interrupted");
+    expect(second.watcher.finalFor(messageId)?.content).toBe(`echo: ${rerun("interrupted")}`);
+  });
+
+  it("ends with an error a message whose run stops its own runtime every time (no endless loop)", async () => {
+    const uid = newUserId();
+    const { conversationId, messageId } = await send(ports, uid, "run the tool that kills the runtime");
+    const maxAttempts = 2;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const engine = new FakeEngine();
+      engine.script = () => [{ delta: "calling the tool" }, { wait: 60_000 }];
+      const { runner, watcher } = await startRunner({ userId: uid, engine, maxAttempts, shutdownMs: 3_000 });
+      await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, `attempt ${attempt} streams`);
+      // The tool's doing: the runtime is told to stop while the turn runs.
+      await runner.stop("SIGTERM");
+    }
+    const last = await startRunner({ userId: uid, maxAttempts });
+    await last.watcher.until((e) => e.some((x) => x.type === "error"), 10_000, "the error reply");
+    expect(last.engine.runs).toEqual([]);
+    expect(last.watcher.of("error")[0]).toMatchObject({ code: "runtime_failed", replyTo: messageId });
+    expect(await ports.chatStore.getMessage(uid, conversationId, replyIdFor(messageId))).toMatchObject({
+      status: "error",
+    });
+    await eventually(async () => expect(await ports.queue.list(uid)).toEqual([]));
   });
 
   it("keeps the heartbeat fresh and stops without touching the row when another runtime took over", async () => {
@@ -663,6 +803,25 @@ describe("lifecycle", () => {
     expect(
       warmUps.filter((t) => t > (run?.endedAt ?? Number.POSITIVE_INFINITY)).length,
     ).toBeGreaterThanOrEqual(2);
+  });
+
+  it("counts a run in progress as activity on the row, so the watchdog never takes a long run for idle", async () => {
+    const engine = new FakeEngine();
+    engine.script = () => [{ delta: "working" }, { wait: 2_000 }, { delta: " done" }];
+    const { watcher, userId } = await startRunner({ engine, heartbeatMs: 200 });
+    const { messageId } = await send(ports, userId, "a long job");
+    await watcher.until((e) => e.some((x) => x.type === "delta"), 10_000, "the run streams");
+    const runStarted = engine.runs[0]?.startedAt ?? Number.POSITIVE_INFINITY;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const midRun = await ports.taskStates.get(userId);
+    expect(engine.runs[0]?.endedAt).toBeUndefined();
+    // Written by the heartbeat during the run, not only when a run ends.
+    expect(Date.parse(midRun.lastActivityAt ?? "")).toBeGreaterThan(runStarted);
+    // As the watchdog reads it: idle is counted from the latest beat of the run, not from its start.
+    const idleLimit = midRun.idleTimeoutMinutes * 60_000 + LEASE.idleGraceMs;
+    expect(isIdlePastGrace(midRun, runStarted + idleLimit + 1)).toBe(false);
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    expect(watcher.finalFor(messageId)?.content).toBe("working done");
   });
 
   it("waits for a live Stopping runtime, and not for one the lease says is dead", async () => {

@@ -38,7 +38,11 @@ export class Runner {
     const core = new RunnerCore(ports, resolveOptions(opts));
     this.core = core;
     const drain = () => void this.queue.drain();
-    this.queue = new QueueDrain(core, (item, lookup) => this.turns.start(item, lookup));
+    this.queue = new QueueDrain(
+      core,
+      (item, lookup) => this.turns.start(item, lookup),
+      () => void this.recovery.recover(),
+    );
     this.recovery = new EngineRecovery(core, { drain, stop: (reason, o) => this.stop(reason, o) });
     this.turns = new Turns(core, {
       drain,
@@ -48,6 +52,7 @@ export class Runner {
     this.housekeeping = new Housekeeping(core, {
       drain,
       draining: () => this.queue.busy,
+      recoverEngine: () => void this.recovery.recover(),
       stop: (reason, o) => void this.stop(reason, o),
     });
     this.stopped = new Promise((resolve) => {

@@ -132,8 +132,15 @@ export class EngineRecovery {
     },
   ) {}
 
+  /** Restarts the engine unless a restart is under way or already replaced it. */
   recover(): Promise<void> {
-    this.recovering ??= this.restart().finally(() => {
+    if (this.recovering) return this.recovering;
+    if (this.core.phase === "running" && !this.core.engineDead()) {
+      // A turn that ran on the dead engine asks after the heartbeat or a drain has replaced it.
+      this.hooks.drain();
+      return Promise.resolve();
+    }
+    this.recovering = this.restart().finally(() => {
       this.recovering = undefined;
     });
     return this.recovering;
@@ -141,6 +148,7 @@ export class EngineRecovery {
 
   private async restart(): Promise<void> {
     const { core } = this;
+    if (core.isStopping()) return;
     this.restarts++;
     if (this.restarts > MAX_ENGINE_RESTARTS) {
       await this.hooks.stop("the engine kept dying", { exitCode: 1 });

@@ -144,12 +144,12 @@ describe("after the engine's run ended", () => {
       stoppedReply,
     ],
     [
-      "shutdown abort: publish why, store nothing, release the item",
+      "shutdown abort: publish why, store nothing, hand the item back with its attempt counted",
       after({ abortReason: "shutdown", result: engineError("aborted"), stopping: true }),
       {
         case: "shutdown",
         publish: { event: "error", code: "aborted", message: TEXT.shutdown },
-        queue: { do: "release" },
+        queue: { do: "expire" },
       },
     ],
     [

@@ -52,8 +52,12 @@ export interface ReplyDraft {
 export type QueueAction =
   /** Answered: the item leaves the queue. */
   | { do: "complete" }
-  /** Back to the queue without counting this attempt: the next start answers it. */
-  | { do: "release" }
+  /**
+   * Back to the queue at once, this attempt counted: the claim's lease ends now, and the next
+   * start answers it. A release would give the attempt back, so a run that stops its own
+   * runtime (a tool that kills it) would be retried for ever instead of ending at maxAttempts.
+   */
+  | { do: "expire" }
   /** Its conversation is gone. */
   | { do: "remove" }
   /** Another worker holds the claim now: whoever holds it answers it. */
@@ -145,7 +149,7 @@ export function afterRun(f: AfterRunFacts): TurnOutcome {
     return {
       case: "shutdown",
       publish: { event: "error", code: "aborted", message: TEXT.shutdown },
-      queue: { do: "release" },
+      queue: { do: "expire" },
     };
   }
   // The engine may report an abort nobody here asked for (OpenClaw's own stop): a stop all the same.

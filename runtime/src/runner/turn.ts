@@ -7,11 +7,11 @@ import {
   type ToolActivity,
 } from "../../../lib/contracts";
 import { isAppError } from "../../../lib/errors";
-import { EngineError, type EngineEvent } from "../engine";
+import { type AgentEngine, EngineError, type EngineEvent } from "../engine";
 import { ChatStream } from "./chat-stream";
 import type { ActiveRun, Lookup, RunnerCore } from "./core";
 import { describeError } from "./log";
-import { errorEvent, finalEvent, replyMessage, runStartedEvent } from "./reply";
+import { errorEvent, finalEvent, replyMessage, runStartedEvent, runText } from "./reply";
 import {
   type AbortReason,
   type AfterRunFacts,
@@ -35,6 +35,10 @@ export interface TurnHooks {
   /** Replaces an engine whose process died; drains once the new one is up. */
   recoverEngine(): void;
 }
+
+/** The first wait before a failed store is tried again; it doubles up to the maximum. */
+const STORE_BACKOFF_MS = 200;
+const STORE_BACKOFF_MAX_MS = 5_000;
 
 export class Turns {
   constructor(
@@ -104,6 +108,8 @@ export class Turns {
     const watchdog = setTimeout(() => abortRun(run, "timeout"), (runTimeoutSeconds + 30) * 1000);
     let text = "";
     const tools = new Map<string, ToolActivity>();
+    // The engine this run used: whether it died is asked of it, not of a replacement.
+    let engine: AgentEngine | undefined;
     try {
       const lookup = await run.lookup;
       const before = beforeRun({
@@ -117,12 +123,12 @@ export class Turns {
         return;
       }
       stream.event(runStartedEvent(runId, item));
-      const engine = core.engine;
+      engine = core.engine;
       if (!engine) throw new Error("engine not started");
       log("info", "run started", { runId, conversationId: item.conversationId, attempt: item.attempts });
       const result = await engine.run({
         sessionKey: `conv-${item.conversationId}`,
-        text: item.text,
+        text: runText(item),
         signal: run.controller.signal,
         onEvent: (e: EngineEvent) => {
           if (e.type === "delta") {
@@ -143,7 +149,7 @@ export class Turns {
         },
       });
       const outcome = afterRun({
-        ...this.runFacts(run, text, [...tools.values()], runTimeoutSeconds),
+        ...this.runFacts(run, engine, text, [...tools.values()], runTimeoutSeconds),
         result: { ok: true, text: result.text },
       });
       await this.carryOut(run, stream, outcome);
@@ -156,7 +162,7 @@ export class Turns {
           ? { kind: "engine", code: err.code, message: err.message }
           : { kind: "crash" };
       const outcome = afterRun({
-        ...this.runFacts(run, text, [...tools.values()], runTimeoutSeconds),
+        ...this.runFacts(run, engine, text, [...tools.values()], runTimeoutSeconds),
         result: { ok: false, failure },
       });
       // An EngineError's text is for the user; the log keeps its code, and the first line of anything else.
@@ -179,6 +185,7 @@ export class Turns {
   /** The facts of a run that has ended, but for its result. */
   private runFacts(
     run: ActiveRun,
+    engine: AgentEngine | undefined,
     partial: string,
     tools: ToolActivity[],
     runTimeoutSeconds: number,
@@ -186,7 +193,7 @@ export class Turns {
     const { core } = this;
     return {
       abortReason: run.abortReason,
-      engineDied: core.engine !== undefined && core.engine.pids().length === 0,
+      engineDied: engine !== undefined && engine.pids().length === 0,
       stopping: core.isStopping(),
       attempts: run.item.attempts,
       maxAttempts: core.opts.maxAttempts,
@@ -210,15 +217,19 @@ export class Turns {
     const { core } = this;
     const { userId, workerId } = core.opts;
     const { item, runId } = run;
+    const { chatStore, queue } = core.ports;
     let final = found;
     if (outcome.store) {
       const message = replyMessage(item, outcome.store);
-      const fresh = await core.ports.chatStore.putMessage(userId, message);
+      // The answer is finished: a store that fails is retried, never the turn (its tools ran).
+      const fresh = await this.persist(run, "storing the reply", () => chatStore.putMessage(userId, message));
       // Someone stored this reply first (a stop pressed as the run began stores an aborted
       // one): publish what is stored, so the live view and a reload agree.
       final = fresh
         ? message
-        : ((await core.ports.chatStore.getMessage(userId, message.conversationId, message.id)) ?? message);
+        : ((await this.persist(run, "reading the stored reply", () =>
+            chatStore.getMessage(userId, message.conversationId, message.id),
+          )) ?? message);
       if (!(await this.touchOrDrop(run, message.createdAt))) return;
     }
     const { publish } = outcome;
@@ -228,24 +239,48 @@ export class Turns {
     const q = outcome.queue;
     switch (q.do) {
       case "complete":
-        await core.ports.queue.complete(userId, item.id, workerId);
+        // Were this to fail for good, the next attempt would find the reply stored and publish it again.
+        await this.persist(run, "completing the item", () => queue.complete(userId, item.id, workerId));
         return;
-      case "release":
-        await core.ports.queue.release(userId, item.id, workerId);
-        core.log("info", "run interrupted by shutdown; item released", { runId });
+      case "expire":
+        // Renewed to now: claimable at once by the next runtime, and the claim made counts.
+        await queue.renew(userId, item.id, workerId, new Date());
+        core.log("info", "run interrupted by shutdown; item handed back", { runId, attempt: item.attempts });
         return;
       case "remove":
         core.log("info", "dropping a queue item of a deleted conversation", { itemId: item.id });
-        await core.ports.queue.remove(userId, item.id);
+        await queue.remove(userId, item.id);
         return;
       case "leave":
         return;
       case "retry": {
         const retryAt = Date.now() + q.afterMs;
-        await core.ports.queue.renew(userId, item.id, workerId, new Date(retryAt));
+        await queue.renew(userId, item.id, workerId, new Date(retryAt));
         if (q.restartEngine) this.hooks.recoverEngine();
-        else this.hooks.drainAt(retryAt + 250);
+        // Claimable again once its lease runs out, whether or not a restart came first.
+        this.hooks.drainAt(retryAt + 250);
         return;
+      }
+    }
+  }
+
+  /**
+   * Runs a store operation of a turn whose outcome is decided, retrying what may pass (an
+   * outage, throttling, a dropped connection) with backoff for up to `storeRetryMs`, while
+   * the turn's timer keeps renewing the claim. An AppError is the store's own answer and is
+   * not retried; nor is anything once the claim is lost (the holder answers the item).
+   */
+  private async persist<T>(run: ActiveRun, what: string, op: () => Promise<T>): Promise<T> {
+    const { storeRetryMs, log } = this.core.opts;
+    const giveUpAt = Date.now() + storeRetryMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        const delay = Math.min(STORE_BACKOFF_MAX_MS, STORE_BACKOFF_MS * 2 ** (attempt - 1));
+        if (isAppError(err) || run.abortReason === "lease" || Date.now() + delay > giveUpAt) throw err;
+        log("warn", `${what} failed; retrying`, { runId: run.runId, attempt, error: describeError(err) });
+        await new Promise((r) => setTimeout(r, delay));
       }
     }
   }

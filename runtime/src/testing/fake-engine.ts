@@ -1,5 +1,5 @@
-import type { AgentEngine, EngineEvent, EngineSettings, RunRequest } from "../engine";
-import { EngineError } from "../engine";
+import type { AgentEngine, EngineEvent, EngineSettings, ProcessEnd, RunRequest } from "../engine";
+import { EngineError, isRunning } from "../engine";
 
 /*
  * A scriptable AgentEngine for the runner's tests: the runner's seam, not a model of
@@ -33,7 +33,11 @@ export class FakeEngine implements AgentEngine {
   startCalls = 0;
   stopCalls = 0;
   startDelayMs = 0;
-  private running = false;
+  /**
+   * The stand-in for OpenClaw's child process while started: how it ended, as Node reports
+   * it, and whether its IPC channel is open (what the real engine sends runs over).
+   */
+  private process: (ProcessEnd & { connected: boolean }) | undefined;
   private readonly inFlight = new Set<AbortController>();
   failStart: Error | undefined;
   /** Called at start(), e.g. to look at the restored state folder. */
@@ -53,7 +57,7 @@ export class FakeEngine implements AgentEngine {
     await new Promise((r) => setTimeout(r, this.startDelayMs));
     if (this.failStart) throw this.failStart;
     await this.onStart?.();
-    this.running = true;
+    this.process = { exitCode: null, signalCode: null, connected: true };
   }
 
   async warmUp(): Promise<void> {
@@ -63,7 +67,7 @@ export class FakeEngine implements AgentEngine {
   async run(request: RunRequest): Promise<{ text: string }> {
     const run: FakeRun = { sessionKey: request.sessionKey, text: request.text, startedAt: Date.now() };
     this.runs.push(run);
-    if (!this.running) throw new EngineError("runtime_failed", "The agent is not running.");
+    if (!this.process?.connected) throw new EngineError("runtime_failed", "The agent is not running.");
     const crash = new AbortController();
     this.inFlight.add(crash);
     const signal = AbortSignal.any([request.signal, crash.signal]);
@@ -100,18 +104,28 @@ export class FakeEngine implements AgentEngine {
 
   async stop(_deadlineMs: number): Promise<void> {
     this.stopCalls++;
-    this.running = false;
+    this.process = undefined;
   }
 
-  /** Like OpenClaw's process dying: runs in progress fail, pids() becomes empty. */
-  crash(): void {
-    this.running = false;
+  /**
+   * Like OpenClaw's process dying: runs in progress fail and new ones are refused. It exits
+   * with a code (1 by default), or is killed by a signal (`{ signal: "SIGKILL" }`, the OOM
+   * killer), which Node reports differently.
+   */
+  crash(how: { code: number } | { signal: NodeJS.Signals } = { code: 1 }): void {
+    if (!this.process) return;
+    this.process = {
+      exitCode: "code" in how ? how.code : null,
+      signalCode: "signal" in how ? how.signal : null,
+      connected: false,
+    };
     for (const c of this.inFlight)
       c.abort(new EngineError("runtime_failed", "The agent process stopped unexpectedly."));
   }
 
+  /** What the real engine does: the child's pid while it has not ended. */
   pids(): number[] {
-    return this.running ? [process.pid] : [];
+    return this.process && isRunning(this.process) ? [process.pid] : [];
   }
 }
 
