@@ -4,11 +4,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, startFakeLlm } from "../../e2e/fixtures/fake-llm";
-import { agentChannel, type ChatEvent, newId } from "../../lib/contracts";
+import { agentChannel, type ChatEvent, newId, replyIdFor } from "../../lib/contracts";
 import { ProcessRuntimeLauncher } from "../../lib/local/process-launcher";
 import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
-import { replyIdFor } from "./runner/settings";
 import { startTestCloud, type TestCloud, testPorts, Watcher } from "./testing/test-cloud";
 
 /*

@@ -52,6 +52,12 @@ export class RunnerCore {
   lastEngineUse = Date.now();
   /** When the current start (or engine restart) began; timings count from it. */
   startedAt = 0;
+  /**
+   * What the user's "waking up" clock counts from: the launch (the row's startedAt, set
+   * when the runtime was asked for), or an engine restart; never this process's own start,
+   * which would set the clock back at the first stage.
+   */
+  wakeSince: string | undefined;
   readonly timings: StartTimings = {};
   private readonly timers = new Set<NodeJS.Timeout>();
   private statusChain: Promise<void> = Promise.resolve();
@@ -139,7 +145,7 @@ export class RunnerCore {
     this.mark(`stage:${stage}`);
     this.log("info", "start-up stage", { stage, ms: Date.now() - this.startedAt });
     if (this.phase !== "starting") return;
-    this.publishStatus("waking", { stage, since: new Date(this.startedAt).toISOString() });
+    this.publishStatus("waking", { stage, since: this.wakeSince ?? new Date(this.startedAt).toISOString() });
     void this.updateRow((r) => (this.row.owns(r) ? { stage, heartbeatAt: nowIso() } : undefined));
   }
 }

@@ -1,7 +1,6 @@
-import type { PendingItem } from "../../../lib/contracts";
+import { type PendingItem, replyIdFor } from "../../../lib/contracts";
 import type { Lookup, RunnerCore } from "./core";
 import { describeError } from "./log";
-import { replyIdFor } from "./settings";
 
 /*
  * Taking work from the pending queue: a wake-up, the safety poll, the end of a run and a

@@ -5,8 +5,8 @@ import {
   nowIso,
   type PendingItem,
   type RunErrorCode,
+  replyIdFor,
 } from "../../../lib/contracts";
-import { replyIdFor } from "./settings";
 import type { ReplyDraft } from "./turn-outcome";
 
 /*

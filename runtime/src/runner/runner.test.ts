@@ -2,7 +2,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentChannel, isIdlePastGrace, LEASE, MAX_EVENT_BYTES, newId } from "../../../lib/contracts";
+import {
+  agentChannel,
+  isIdlePastGrace,
+  LEASE,
+  MAX_EVENT_BYTES,
+  newId,
+  replyIdFor,
+} from "../../../lib/contracts";
 import type { ChatStore, PendingQueue } from "../../../lib/ports";
 import { deleteConversation } from "../../../lib/services/conversations";
 import { EngineError } from "../engine";
@@ -18,7 +25,6 @@ import {
 import { createLogger } from "./log";
 import { RERUN_NOTE, TRUNCATED_NOTE } from "./reply";
 import { Runner, type RunnerOptions } from "./runner";
-import { replyIdFor } from "./settings";
 import { stateBlobPrefix } from "./state-sync";
 
 let tc: TestCloud;
@@ -301,6 +307,19 @@ describe("the queue", () => {
     expect(engine.warmUps).toBe(0);
     await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
     expect(watcher.finalFor(messageId)?.content).toBe("echo: waiting before start");
+  });
+
+  it("counts the waking-up clock from the launch, not from its own start, at every stage", async () => {
+    const uid = newUserId();
+    await send(ports, uid, "clock"); // the launch takes the row to Starting, as ensureRuntime does
+    const launchedAt = (await ports.taskStates.get(uid)).startedAt;
+    expect(launchedAt).toBeDefined();
+    await new Promise((r) => setTimeout(r, 1_100)); // a process that starts a second later
+    const { watcher } = await startRunner({ userId: uid });
+    await watcher.until((e) => e.some((x) => x.type === "final"), 10_000, "final");
+    const waking = watcher.of("status").filter((s) => s.state === "waking");
+    expect(waking.length).toBeGreaterThan(1);
+    for (const s of waking) expect(s.since).toBe(launchedAt);
   });
 
   it("picks up work without a wake-up through the safety poll", async () => {

@@ -28,12 +28,3 @@ export async function loadEngineSettings(
     },
   };
 }
-
-/**
- * The id of the assistant message that answers `messageId`. Deterministic, so a retried
- * run can never store a second reply (putMessage is idempotent by id), and it sorts right
- * after the user message it answers and before any later one.
- */
-export function replyIdFor(messageId: string): string {
-  return `${messageId.slice(0, 48)}-a`;
-}

@@ -49,6 +49,7 @@ export async function startUp(
     stage: "restoring",
   }));
   if (taken) core.row.adopt(taken);
+  core.wakeSince = taken?.startedAt;
   hooks.startHeartbeat();
   core.stage("restoring");
 
@@ -156,6 +157,7 @@ export class EngineRecovery {
     }
     core.phase = "starting";
     core.startedAt = Date.now();
+    core.wakeSince = new Date(core.startedAt).toISOString();
     core.stage("restarting_openclaw");
     try {
       await core.engine?.stop(2_000).catch(() => undefined);
