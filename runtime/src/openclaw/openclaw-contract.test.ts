@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { OPENCLAW_CONTINUATION_PROMPT, OPENCLAW_QUEUED_MESSAGE_MARKER } from "../../../e2e/fixtures/fake-llm";
 import type { Provider } from "../../../lib/contracts";
 import { buildChildEnv } from "./child-env";
 import { writeOpenClawConfig } from "./config";
@@ -55,6 +56,16 @@ describe("openclaw API contract", () => {
       { skipPluginValidation?: boolean; pin?: boolean; skipShellEnvFallback?: boolean } | undefined
     >();
   });
+
+  it("retries a failed provider call with the prompts the fake LLM reads back", async () => {
+    const dist = fileURLToPath(new URL("../../node_modules/openclaw/dist/", import.meta.url));
+    const texts = await Promise.all(
+      (await readdir(dist)).filter((f) => f.endsWith(".mjs")).map((f) => readFile(`${dist}${f}`, "utf8")),
+    );
+    const all = texts.join("\n");
+    expect(all).toContain(`const CONTINUATION_PROMPT = "${OPENCLAW_CONTINUATION_PROMPT}`);
+    expect(all).toContain(`const QUEUED_USER_MESSAGE_MARKER = "${OPENCLAW_QUEUED_MESSAGE_MARKER}";`);
+  }, 60_000);
 
   it("accepts the config we write for every provider (OpenClaw's schema rejects unknown keys)", async () => {
     const bin = fileURLToPath(new URL("../../node_modules/openclaw/openclaw.mjs", import.meta.url));

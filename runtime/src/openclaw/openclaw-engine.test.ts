@@ -4,7 +4,12 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeLlm, startFakeLlm } from "../../../e2e/fixtures/fake-llm";
+import {
+  type FakeLlm,
+  OPENCLAW_CONTINUATION_PROMPT,
+  OPENCLAW_QUEUED_MESSAGE_MARKER,
+  startFakeLlm,
+} from "../../../e2e/fixtures/fake-llm";
 import { EngineError, type EngineEvent, type EngineSettings } from "../engine";
 import { OpenClawEngine, v8PoolSizeFor, WARMUP_PROMPT } from "./openclaw-engine";
 import { listSqliteFiles, snapshotSqlite } from "./sqlite";
@@ -147,11 +152,44 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect(other?.messages.map((m) => m.text).join("\n")).not.toContain("my name is Ada");
   }, 60_000);
 
-  it("maps a provider 500 to provider_unavailable", async () => {
+  it("answers a turn whose first provider call fails with a 500: OpenClaw's retry gives the real answer", async () => {
+    // Only the first call fails; the retry gets the fake's echo of what the user asked.
+    llm.when("flaky provider", { status: 500 });
+    const { text, events } = await turn("conv-500-once", "flaky provider");
+    expect(text).toBe("You said: flaky provider");
+    const streamed = events.filter((e) => e.type === "delta").map((e) => e.text);
+    expect(streamed.join("")).toBe(text);
+    // The retry was OpenClaw's continuation, whose prompt is internal: none of it reaches the user.
+    const calls = llm.requests.filter((r) => r.userText === "flaky provider");
+    expect(calls.map((r) => r.continuation)).toEqual([false, true]);
+    for (const marker of [
+      OPENCLAW_QUEUED_MESSAGE_MARKER,
+      OPENCLAW_CONTINUATION_PROMPT,
+      "Queued user message",
+    ])
+      expect(`${text}\n${streamed.join("")}`).not.toContain(marker);
+    // The conversation goes on from the real exchange.
+    llm.when("and then", { text: "Then this." });
+    expect((await turn("conv-500-once", "and then")).text).toBe("Then this.");
+  }, 60_000);
+
+  it("ends a turn whose provider answers 500 every time with one provider_unavailable error", async () => {
     llm.when("break please", { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
-    const err = await failure(turn("conv-500", "break please"));
+    const events: EngineEvent[] = [];
+    const err = await failure(
+      engine.run({
+        sessionKey: "conv-500",
+        text: "break please",
+        signal: new AbortController().signal,
+        onEvent: (e) => events.push(e),
+      }),
+    );
     expect(err.code).toBe("provider_unavailable");
     expect(err.message).toMatch(/try again/i);
+    expect(events.filter((e) => e.type === "delta")).toEqual([]);
+    // One call and the two retries the agent settings allow (config.ts), not OpenClaw's default eight.
+    const calls = llm.requests.filter((r) => r.userText === "break please");
+    expect(calls.map((r) => r.continuation)).toEqual([false, true, true]);
   }, 60_000);
 
   it("maps a 429 to rate_limited", async () => {
