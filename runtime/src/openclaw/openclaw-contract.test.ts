@@ -9,6 +9,7 @@ import { OPENCLAW_CONTINUATION_PROMPT, OPENCLAW_QUEUED_MESSAGE_MARKER } from "..
 import type { Provider } from "../../../lib/contracts";
 import { buildChildEnv } from "./child-env";
 import { writeOpenClawConfig } from "./config";
+import type { KeyUsageStats } from "./key-pause";
 
 /*
  * Pins the part of OpenClaw the worker relies on. `getReplyFromConfig` is a public export
@@ -19,6 +20,8 @@ import { writeOpenClawConfig } from "./config";
 type OpenClaw = typeof import("openclaw");
 type ReplyOptions = NonNullable<Parameters<OpenClaw["getReplyFromConfig"]>[1]>;
 type ReplyContext = Parameters<OpenClaw["getReplyFromConfig"]>[0];
+type UpdateAuthStore = typeof import("openclaw/plugin-sdk/provider-auth")["updateAuthProfileStoreWithLock"];
+type AuthStore = Parameters<Parameters<UpdateAuthStore>[0]["updater"]>[0];
 
 describe("openclaw API contract", () => {
   it("is the pinned version", async () => {
@@ -56,6 +59,18 @@ describe("openclaw API contract", () => {
       { skipPluginValidation?: boolean; pin?: boolean; skipShellEnvFallback?: boolean } | undefined
     >();
   });
+
+  it("lets the worker read and clear the auth state where OpenClaw pauses a rejected key (./key-pause.ts)", async () => {
+    const sdk = await import("openclaw/plugin-sdk/provider-auth");
+    expect(sdk.updateAuthProfileStoreWithLock).toBeTypeOf("function");
+    expectTypeOf<AuthStore["usageStats"]>().toExtend<Record<string, KeyUsageStats> | undefined>();
+    // The record's id; the engine test shows a 401 writes it and a settings save lifts it.
+    const dist = fileURLToPath(new URL("../../node_modules/openclaw/dist/", import.meta.url));
+    const usageState = (await readdir(dist)).find((f) => f.startsWith("usage-state-"));
+    expect(await readFile(`${dist}${usageState}`, "utf8")).toMatch(
+      /function resolveInlineProviderApiKeyUsageId\(provider\) \{\s*return `inline-api-key:\$\{normalizeProviderId\(provider\)\}`;/,
+    );
+  }, 60_000);
 
   it("retries a failed provider call with the prompts the fake LLM reads back", async () => {
     const dist = fileURLToPath(new URL("../../node_modules/openclaw/dist/", import.meta.url));

@@ -16,7 +16,8 @@ import { listSqliteFiles, snapshotSqlite } from "./sqlite";
 
 /*
  * The real OpenClaw 2026.9.6 against the fake LLM. A cold start costs 10-30 s on the shared
- * CPU, so one engine serves the whole file (started twice: once more for the restart test).
+ * CPU, so one engine serves the whole file (started twice: once more for the restart test),
+ * and the tests run in order.
  */
 
 const KEY = "sk-engine-test-4b1d";
@@ -320,7 +321,36 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     }
   });
 
+  it("maps a 401 to invalid_api_key, also while OpenClaw holds the key back, until the settings are saved", async () => {
+    llm.when("wrong key", { status: 401, message: "invalid api key" });
+    const first = await failure(turn("conv-401", "wrong key"));
+    expect(first.code).toBe("invalid_api_key");
+    expect(first.message).toMatch(/Check the key in Settings/);
+    expect(llm.requests.filter((r) => r.userText === "wrong key")).toHaveLength(1);
+    // OpenClaw now refuses to use the key for a while, without calling the provider, in any
+    // conversation; each of those failures reads as the first one.
+    const before = llm.requests.length;
+    for (const [sessionKey, text] of [
+      ["conv-401", "still the wrong key"],
+      ["conv-401-other", "another conversation"],
+    ] as const) {
+      const err = await failure(turn(sessionKey, text));
+      expect(err.code).toBe("invalid_api_key");
+      expect(err.message).toBe(first.message);
+    }
+    expect(llm.requests.length).toBe(before);
+    // Saving the settings (a corrected key) lets the very next message through.
+    await engine.applySettings(settings);
+    llm.when("key fixed", { text: "Now it works." });
+    expect((await turn("conv-401", "key fixed")).text).toBe("Now it works.");
+    expect(llm.requests.find((r) => r.userText === "key fixed")?.apiKey).toBe(KEY);
+  }, 60_000);
+
   it("after stop and start on the same state, the conversation continues", async () => {
+    // A key rejected just before the stop: OpenClaw keeps its pause in the state folder, and
+    // the next start (here with another key, as after a settings change while asleep) lifts it.
+    llm.when("rejected before the stop", { status: 401, message: "invalid api key" });
+    expect((await failure(turn("conv-401", "rejected before the stop"))).code).toBe("invalid_api_key");
     await engine.stop(15_000);
     expect(engine.pids()).toEqual([]);
     // stop() folded the write-ahead logs into the databases.
@@ -338,12 +368,4 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect(texts).toContain("my name is Ada");
     expect(texts).toContain("what is my name");
   }, 180_000);
-
-  it("maps a 401 to invalid_api_key", async () => {
-    // Last: after a 401 OpenClaw pauses the provider's key for about a minute.
-    llm.when("wrong key", { status: 401, message: "invalid api key" });
-    const err = await failure(turn("conv-401", "wrong key"));
-    expect(err.code).toBe("invalid_api_key");
-    expect(err.message).toMatch(/key/);
-  }, 60_000);
 });

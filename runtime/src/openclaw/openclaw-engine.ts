@@ -8,8 +8,14 @@ import { fileURLToPath } from "node:url";
 import type { AgentEngine, EngineEvent, EngineSettings, RunRequest } from "../engine";
 import { EngineError } from "../engine";
 import { buildChildEnv } from "./child-env";
-import { type OpenClawConfigOptions, writeOpenClawConfig } from "./config";
-import { abortedError, classifyOpenClawError, missingApiKeyError, runTimeoutError } from "./errors";
+import { type OpenClawConfigOptions, PROVIDER_IDS, writeOpenClawConfig } from "./config";
+import {
+  abortedError,
+  classifyOpenClawError,
+  missingApiKeyError,
+  pausedKeyError,
+  runTimeoutError,
+} from "./errors";
 import { type FromWorker, fromWorkerSchema, type ToWorker, toOpenClawSessionKey } from "./protocol";
 import { checkpointSqliteFiles } from "./sqlite";
 
@@ -125,7 +131,7 @@ export async function buildWorkerBundle(outfile: string): Promise<string> {
     platform: "node",
     format: "esm",
     target: "node24",
-    external: ["openclaw"],
+    external: ["openclaw", "openclaw/*"],
     logLevel: "warning",
   });
   return outfile;
@@ -314,6 +320,7 @@ export class OpenClawEngine implements AgentEngine {
           runId,
           sessionKey,
           text: request.text,
+          providerId: PROVIDER_IDS[settings.provider],
           timeoutSeconds: settings.runTimeoutSeconds,
           ...(stopBeforeModel ? { stopBeforeModel } : {}),
         });
@@ -393,11 +400,19 @@ export class OpenClawEngine implements AgentEngine {
     run.ended();
     const { provider, runTimeoutSeconds } = this.settings;
     if (m.type === "failed") {
-      run.reject(classifyOpenClawError(m.message, provider, runTimeoutSeconds));
+      run.reject(
+        m.keyPaused
+          ? pausedKeyError(m.keyPaused, provider, m.message)
+          : classifyOpenClawError(m.message, provider, runTimeoutSeconds),
+      );
     } else if (m.aborted) {
       run.reject(abortedError());
     } else if (m.isError) {
-      run.reject(classifyOpenClawError(m.text, provider, runTimeoutSeconds));
+      run.reject(
+        m.keyPaused
+          ? pausedKeyError(m.keyPaused, provider, m.text)
+          : classifyOpenClawError(m.text, provider, runTimeoutSeconds),
+      );
     } else {
       run.resolve({ text: m.text });
     }
