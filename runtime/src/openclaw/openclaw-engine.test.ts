@@ -368,4 +368,38 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect(texts).toContain("my name is Ada");
     expect(texts).toContain("what is my name");
   }, 180_000);
+
+  it("on Stop, forwards no text after the abort and ends the run as aborted; OpenClaw cuts the provider's stream", async () => {
+    // The first abort in this process: the engine was restarted above and has not warmed up.
+    // Fast enough that text is still on its way from the worker when the abort is requested.
+    const words = Array.from({ length: 2000 }, (_, i) => `word${i} `);
+    llm.when("a long story", { text: words.join(""), chunks: words, chunkDelayMs: 2 });
+    const controller = new AbortController();
+    const seen: Array<"delta" | "abort" | "rejected"> = [];
+    const running = engine.run({
+      sessionKey: "conv-story",
+      text: "a long story",
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type !== "delta") return;
+        seen.push("delta");
+        if (seen.length === 3) {
+          controller.abort();
+          seen.push("abort");
+        }
+      },
+    });
+    const err = await failure(running);
+    seen.push("rejected");
+    expect(err.code).toBe("aborted");
+    expect(seen).toEqual(["delta", "delta", "delta", "abort", "rejected"]);
+    // The worker reports the end of the run before the session takes its next turn; no text
+    // of the stopped run arrived in the meantime.
+    llm.when("after the story", { text: "Next." });
+    expect((await turn("conv-story", "after the story")).text).toBe("Next.");
+    expect(seen.at(-1)).toBe("rejected");
+    // The provider's stream was cut, not read to its end in the background.
+    const story = llm.requests.find((r) => r.userText === "a long story");
+    await expect.poll(() => story?.abortedByClient).toBe(true);
+  }, 60_000);
 });

@@ -109,8 +109,10 @@ function replyText(result: ReplyResult): { text: string; isError: boolean } {
 async function runTurn(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const controller = new AbortController();
   runs.set(msg.runId, controller);
-  const emit = (event: Extract<FromWorker, { type: "event" }>["event"]) =>
-    send({ type: "event", runId: msg.runId, event });
+  // Nothing of a run goes out once it is aborted, whatever OpenClaw still reports.
+  const emit = (event: Extract<FromWorker, { type: "event" }>["event"]) => {
+    if (!controller.signal.aborted) send({ type: "event", runId: msg.runId, event });
+  };
 
   // OpenClaw reports the text of the current assistant message so far; the engine wants
   // only what was appended. A new assistant message (after a tool call) starts a new segment.
