@@ -174,6 +174,16 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect((await turn("conv-500-once", "and then")).text).toBe("Then this.");
   }, 60_000);
 
+  it("answers a turn whose stream is cut in the middle with the answer of OpenClaw's retry", async () => {
+    llm.when("cut me off", { text: "This answer will not get to its", chunks: 4, cutAfter: true });
+    const { text } = await turn("conv-cut", "cut me off");
+    expect(text).toBe("You said: cut me off");
+    expect(llm.requests.filter((r) => r.userText === "cut me off").map((r) => r.continuation)).toEqual([
+      false,
+      true,
+    ]);
+  }, 60_000);
+
   it("ends a turn whose provider answers 500 every time with one provider_unavailable error", async () => {
     llm.when("break please", { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
     const events: EngineEvent[] = [];
