@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyOpenClawError } from "./errors";
+import { classifyOpenClawError, pausedKeyError } from "./errors";
 
 // OpenClaw's own user-facing copy for failed turns, as seen from 2026.9.6 against the fake LLM.
 const cases: Array<[string, string]> = [
@@ -38,5 +38,16 @@ describe("classifyOpenClawError", () => {
   it("names the provider the user chose", () => {
     expect(classifyOpenClawError("HTTP 401", "anthropic", 60).message).toMatch(/^Anthropic /);
     expect(classifyOpenClawError("HTTP 429", "openai", 60).message).toMatch(/^OpenAI /);
+  });
+
+  it("reads a paused key as the rejection that caused the pause, whatever OpenClaw's reply says", () => {
+    const generic =
+      "⚠️ Something went wrong while processing your request. Please try again, or use /new to start a fresh session.";
+    const rejected = classifyOpenClawError(cases[0]?.[0] ?? "", "openai", 60);
+    const paused = pausedKeyError("auth", "openai", generic);
+    expect(paused.code).toBe("invalid_api_key");
+    expect(paused.message).toBe(rejected.message);
+    const billing = pausedKeyError("billing", "openai", generic);
+    expect(billing.message).toBe(classifyOpenClawError("billing issue on the account", "openai", 60).message);
   });
 });

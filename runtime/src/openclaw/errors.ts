@@ -1,5 +1,6 @@
 import type { Provider } from "../../../lib/contracts";
 import { EngineError } from "../engine";
+import type { KeyPauseReason } from "./key-pause";
 
 /*
  * OpenClaw reports a failed turn as a reply whose text is its own user-facing copy, e.g.
@@ -21,6 +22,38 @@ export function missingApiKeyError(provider: Provider): EngineError {
   );
 }
 
+function providerName(provider: Provider): string {
+  const name = PROVIDER_NAMES[provider];
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** The provider refused the key: the same message whether it just answered 401 or OpenClaw holds the key back since. */
+export function invalidApiKeyError(provider: Provider, cause?: unknown): EngineError {
+  return new EngineError(
+    "invalid_api_key",
+    `${providerName(provider)} rejected the API key. Check the key in Settings (and that it may use this model), then try again.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function billingError(provider: Provider, cause?: unknown): EngineError {
+  return new EngineError(
+    "runtime_failed",
+    `${providerName(provider)} reported a billing problem with this key. Check your account.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * A run that failed while OpenClaw held the provider's key back after the provider had
+ * rejected it (see ./key-pause.ts): OpenClaw's own reply then only says that something
+ * went wrong, so the reason comes from its auth state.
+ */
+export function pausedKeyError(reason: KeyPauseReason, provider: Provider, replyText: string): EngineError {
+  const cause = new Error(replyText.slice(0, 500));
+  return reason === "billing" ? billingError(provider, cause) : invalidApiKeyError(provider, cause);
+}
+
 export function abortedError(): EngineError {
   return new EngineError("aborted", "Stopped.");
 }
@@ -39,21 +72,12 @@ export function classifyOpenClawError(
   provider: Provider,
   runTimeoutSeconds: number,
 ): EngineError {
-  const name = PROVIDER_NAMES[provider];
-  const Name = name.charAt(0).toUpperCase() + name.slice(1);
+  const Name = providerName(provider);
   const lower = text.toLowerCase();
   const status = Number(
     /\b(?:HTTP|status) (\d{3})\b/i.exec(text)?.[1] ?? /^(\d{3}) /.exec(text)?.[1] ?? Number.NaN,
   );
   const cause = { cause: new Error(text.slice(0, 500)) };
-
-  if (/temporarily disabled after a provider auth/.test(lower)) {
-    return new EngineError(
-      "invalid_api_key",
-      `${Name} rejected the API key a moment ago, so it is paused for about a minute. Check the key in Settings, then try again.`,
-      cause,
-    );
-  }
 
   if (
     /authentication (failed|was rejected)|invalid api key|incorrect api key|unauthorized|no api key|api key/.test(
@@ -65,11 +89,7 @@ export function classifyOpenClawError(
     if (/no api key|missing api key|api key (is )?(not set|missing|required)/.test(lower)) {
       return missingApiKeyError(provider);
     }
-    return new EngineError(
-      "invalid_api_key",
-      `${Name} rejected the API key. Check the key in Settings (and that it may use this model), then try again.`,
-      cause,
-    );
+    return invalidApiKeyError(provider, cause.cause);
   }
   if (/rate.?limit|too many requests|quota/.test(lower) || status === 429) {
     return new EngineError(
@@ -101,13 +121,7 @@ export function classifyOpenClawError(
       cause,
     );
   }
-  if (/billing/.test(lower)) {
-    return new EngineError(
-      "runtime_failed",
-      `${Name} reported a billing problem with this key. Check your account.`,
-      cause,
-    );
-  }
+  if (/billing/.test(lower)) return billingError(provider, cause.cause);
   return new EngineError(
     "runtime_failed",
     "The agent failed to answer. Try again; if it keeps failing, check Settings.",

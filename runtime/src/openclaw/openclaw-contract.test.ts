@@ -1,13 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { OPENCLAW_CONTINUATION_PROMPT, OPENCLAW_QUEUED_MESSAGE_MARKER } from "../../../e2e/fixtures/fake-llm";
 import type { Provider } from "../../../lib/contracts";
 import { buildChildEnv } from "./child-env";
 import { writeOpenClawConfig } from "./config";
+import type { KeyUsageStats } from "./key-pause";
 
 /*
  * Pins the part of OpenClaw the worker relies on. `getReplyFromConfig` is a public export
@@ -18,6 +20,8 @@ import { writeOpenClawConfig } from "./config";
 type OpenClaw = typeof import("openclaw");
 type ReplyOptions = NonNullable<Parameters<OpenClaw["getReplyFromConfig"]>[1]>;
 type ReplyContext = Parameters<OpenClaw["getReplyFromConfig"]>[0];
+type UpdateAuthStore = typeof import("openclaw/plugin-sdk/provider-auth")["updateAuthProfileStoreWithLock"];
+type AuthStore = Parameters<Parameters<UpdateAuthStore>[0]["updater"]>[0];
 
 describe("openclaw API contract", () => {
   it("is the pinned version", async () => {
@@ -55,6 +59,28 @@ describe("openclaw API contract", () => {
       { skipPluginValidation?: boolean; pin?: boolean; skipShellEnvFallback?: boolean } | undefined
     >();
   });
+
+  it("lets the worker read and clear the auth state where OpenClaw pauses a rejected key (./key-pause.ts)", async () => {
+    const sdk = await import("openclaw/plugin-sdk/provider-auth");
+    expect(sdk.updateAuthProfileStoreWithLock).toBeTypeOf("function");
+    expectTypeOf<AuthStore["usageStats"]>().toExtend<Record<string, KeyUsageStats> | undefined>();
+    // The record's id; the engine test shows a 401 writes it and a settings save lifts it.
+    const dist = fileURLToPath(new URL("../../node_modules/openclaw/dist/", import.meta.url));
+    const usageState = (await readdir(dist)).find((f) => f.startsWith("usage-state-"));
+    expect(await readFile(`${dist}${usageState}`, "utf8")).toMatch(
+      /function resolveInlineProviderApiKeyUsageId\(provider\) \{\s*return `inline-api-key:\$\{normalizeProviderId\(provider\)\}`;/,
+    );
+  }, 60_000);
+
+  it("retries a failed provider call with the prompts the fake LLM reads back", async () => {
+    const dist = fileURLToPath(new URL("../../node_modules/openclaw/dist/", import.meta.url));
+    const texts = await Promise.all(
+      (await readdir(dist)).filter((f) => f.endsWith(".mjs")).map((f) => readFile(`${dist}${f}`, "utf8")),
+    );
+    const all = texts.join("\n");
+    expect(all).toContain(`const CONTINUATION_PROMPT = "${OPENCLAW_CONTINUATION_PROMPT}`);
+    expect(all).toContain(`const QUEUED_USER_MESSAGE_MARKER = "${OPENCLAW_QUEUED_MESSAGE_MARKER}";`);
+  }, 60_000);
 
   it("accepts the config we write for every provider (OpenClaw's schema rejects unknown keys)", async () => {
     const bin = fileURLToPath(new URL("../../node_modules/openclaw/openclaw.mjs", import.meta.url));

@@ -4,14 +4,20 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeLlm, startFakeLlm } from "../../../e2e/fixtures/fake-llm";
+import {
+  type FakeLlm,
+  OPENCLAW_CONTINUATION_PROMPT,
+  OPENCLAW_QUEUED_MESSAGE_MARKER,
+  startFakeLlm,
+} from "../../../e2e/fixtures/fake-llm";
 import { EngineError, type EngineEvent, type EngineSettings } from "../engine";
 import { OpenClawEngine, v8PoolSizeFor, WARMUP_PROMPT } from "./openclaw-engine";
 import { listSqliteFiles, snapshotSqlite } from "./sqlite";
 
 /*
  * The real OpenClaw 2026.9.6 against the fake LLM. A cold start costs 10-30 s on the shared
- * CPU, so one engine serves the whole file (started twice: once more for the restart test).
+ * CPU, so one engine serves the whole file (started twice: once more for the restart test),
+ * and the tests run in order.
  */
 
 const KEY = "sk-engine-test-4b1d";
@@ -147,11 +153,54 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect(other?.messages.map((m) => m.text).join("\n")).not.toContain("my name is Ada");
   }, 60_000);
 
-  it("maps a provider 500 to provider_unavailable", async () => {
+  it("answers a turn whose first provider call fails with a 500: OpenClaw's retry gives the real answer", async () => {
+    // Only the first call fails; the retry gets the fake's echo of what the user asked.
+    llm.when("flaky provider", { status: 500 });
+    const { text, events } = await turn("conv-500-once", "flaky provider");
+    expect(text).toBe("You said: flaky provider");
+    const streamed = events.filter((e) => e.type === "delta").map((e) => e.text);
+    expect(streamed.join("")).toBe(text);
+    // The retry was OpenClaw's continuation, whose prompt is internal: none of it reaches the user.
+    const calls = llm.requests.filter((r) => r.userText === "flaky provider");
+    expect(calls.map((r) => r.continuation)).toEqual([false, true]);
+    for (const marker of [
+      OPENCLAW_QUEUED_MESSAGE_MARKER,
+      OPENCLAW_CONTINUATION_PROMPT,
+      "Queued user message",
+    ])
+      expect(`${text}\n${streamed.join("")}`).not.toContain(marker);
+    // The conversation goes on from the real exchange.
+    llm.when("and then", { text: "Then this." });
+    expect((await turn("conv-500-once", "and then")).text).toBe("Then this.");
+  }, 60_000);
+
+  it("answers a turn whose stream is cut in the middle with the answer of OpenClaw's retry", async () => {
+    llm.when("cut me off", { text: "This answer will not get to its", chunks: 4, cutAfter: true });
+    const { text } = await turn("conv-cut", "cut me off");
+    expect(text).toBe("You said: cut me off");
+    expect(llm.requests.filter((r) => r.userText === "cut me off").map((r) => r.continuation)).toEqual([
+      false,
+      true,
+    ]);
+  }, 60_000);
+
+  it("ends a turn whose provider answers 500 every time with one provider_unavailable error", async () => {
     llm.when("break please", { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
-    const err = await failure(turn("conv-500", "break please"));
+    const events: EngineEvent[] = [];
+    const err = await failure(
+      engine.run({
+        sessionKey: "conv-500",
+        text: "break please",
+        signal: new AbortController().signal,
+        onEvent: (e) => events.push(e),
+      }),
+    );
     expect(err.code).toBe("provider_unavailable");
     expect(err.message).toMatch(/try again/i);
+    expect(events.filter((e) => e.type === "delta")).toEqual([]);
+    // One call and the two retries the agent settings allow (config.ts), not OpenClaw's default eight.
+    const calls = llm.requests.filter((r) => r.userText === "break please");
+    expect(calls.map((r) => r.continuation)).toEqual([false, true, true]);
   }, 60_000);
 
   it("maps a 429 to rate_limited", async () => {
@@ -282,7 +331,36 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     }
   });
 
+  it("maps a 401 to invalid_api_key, also while OpenClaw holds the key back, until the settings are saved", async () => {
+    llm.when("wrong key", { status: 401, message: "invalid api key" });
+    const first = await failure(turn("conv-401", "wrong key"));
+    expect(first.code).toBe("invalid_api_key");
+    expect(first.message).toMatch(/Check the key in Settings/);
+    expect(llm.requests.filter((r) => r.userText === "wrong key")).toHaveLength(1);
+    // OpenClaw now refuses to use the key for a while, without calling the provider, in any
+    // conversation; each of those failures reads as the first one.
+    const before = llm.requests.length;
+    for (const [sessionKey, text] of [
+      ["conv-401", "still the wrong key"],
+      ["conv-401-other", "another conversation"],
+    ] as const) {
+      const err = await failure(turn(sessionKey, text));
+      expect(err.code).toBe("invalid_api_key");
+      expect(err.message).toBe(first.message);
+    }
+    expect(llm.requests.length).toBe(before);
+    // Saving the settings (a corrected key) lets the very next message through.
+    await engine.applySettings(settings);
+    llm.when("key fixed", { text: "Now it works." });
+    expect((await turn("conv-401", "key fixed")).text).toBe("Now it works.");
+    expect(llm.requests.find((r) => r.userText === "key fixed")?.apiKey).toBe(KEY);
+  }, 60_000);
+
   it("after stop and start on the same state, the conversation continues", async () => {
+    // A key rejected just before the stop: OpenClaw keeps its pause in the state folder, and
+    // the next start (here with another key, as after a settings change while asleep) lifts it.
+    llm.when("rejected before the stop", { status: 401, message: "invalid api key" });
+    expect((await failure(turn("conv-401", "rejected before the stop"))).code).toBe("invalid_api_key");
     await engine.stop(15_000);
     expect(engine.pids()).toEqual([]);
     // stop() folded the write-ahead logs into the databases.
@@ -301,11 +379,37 @@ describe("OpenClawEngine (real OpenClaw, fake LLM)", () => {
     expect(texts).toContain("what is my name");
   }, 180_000);
 
-  it("maps a 401 to invalid_api_key", async () => {
-    // Last: after a 401 OpenClaw pauses the provider's key for about a minute.
-    llm.when("wrong key", { status: 401, message: "invalid api key" });
-    const err = await failure(turn("conv-401", "wrong key"));
-    expect(err.code).toBe("invalid_api_key");
-    expect(err.message).toMatch(/key/);
+  it("on Stop, forwards no text after the abort and ends the run as aborted; OpenClaw cuts the provider's stream", async () => {
+    // The first abort in this process: the engine was restarted above and has not warmed up.
+    // Fast enough that text is still on its way from the worker when the abort is requested.
+    const words = Array.from({ length: 2000 }, (_, i) => `word${i} `);
+    llm.when("a long story", { text: words.join(""), chunks: words, chunkDelayMs: 2 });
+    const controller = new AbortController();
+    const seen: Array<"delta" | "abort" | "rejected"> = [];
+    const running = engine.run({
+      sessionKey: "conv-story",
+      text: "a long story",
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type !== "delta") return;
+        seen.push("delta");
+        if (seen.length === 3) {
+          controller.abort();
+          seen.push("abort");
+        }
+      },
+    });
+    const err = await failure(running);
+    seen.push("rejected");
+    expect(err.code).toBe("aborted");
+    expect(seen).toEqual(["delta", "delta", "delta", "abort", "rejected"]);
+    // The worker reports the end of the run before the session takes its next turn; no text
+    // of the stopped run arrived in the meantime.
+    llm.when("after the story", { text: "Next." });
+    expect((await turn("conv-story", "after the story")).text).toBe("Next.");
+    expect(seen.at(-1)).toBe("rejected");
+    // The provider's stream was cut, not read to its end in the background.
+    const story = llm.requests.find((r) => r.userText === "a long story");
+    await expect.poll(() => story?.abortedByClient).toBe(true);
   }, 60_000);
 });

@@ -8,8 +8,14 @@ import { fileURLToPath } from "node:url";
 import type { AgentEngine, EngineEvent, EngineSettings, RunRequest } from "../engine";
 import { EngineError, isRunning } from "../engine";
 import { buildChildEnv } from "./child-env";
-import { type OpenClawConfigOptions, writeOpenClawConfig } from "./config";
-import { abortedError, classifyOpenClawError, missingApiKeyError, runTimeoutError } from "./errors";
+import { type OpenClawConfigOptions, PROVIDER_IDS, writeOpenClawConfig } from "./config";
+import {
+  abortedError,
+  classifyOpenClawError,
+  missingApiKeyError,
+  pausedKeyError,
+  runTimeoutError,
+} from "./errors";
 import { type FromWorker, fromWorkerSchema, type ToWorker, toOpenClawSessionKey } from "./protocol";
 import { checkpointSqliteFiles } from "./sqlite";
 
@@ -125,18 +131,23 @@ export async function buildWorkerBundle(outfile: string): Promise<string> {
     platform: "node",
     format: "esm",
     target: "node24",
-    external: ["openclaw"],
+    external: ["openclaw", "openclaw/*"],
     logLevel: "warning",
   });
   return outfile;
 }
 
-async function defaultWorker(): Promise<{ path: string; execArgv: string[] }> {
+async function defaultWorker(): Promise<{ path: string; execArgv: string[]; builtIn?: string }> {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".ts")) {
-    // From source: bundle next to OpenClaw so that `import "openclaw"` resolves as in production.
-    const out = join(RUNTIME_ROOT, "node_modules", ".cache", "serverless-openclaw", "openclaw-worker.mjs");
-    return { path: await buildWorkerBundle(out), execArgv: [] };
+    // From source: bundle next to OpenClaw so that `import "openclaw"` resolves as in
+    // production, in a folder of this start's own: checkouts sharing one node_modules (git
+    // worktrees) and test files running side by side would otherwise replace each other's
+    // bundle between its build and its start.
+    const cache = join(RUNTIME_ROOT, "node_modules", ".cache", "serverless-openclaw");
+    await mkdir(cache, { recursive: true });
+    const dir = await mkdtemp(join(cache, "worker-"));
+    return { path: await buildWorkerBundle(join(dir, "openclaw-worker.mjs")), execArgv: [], builtIn: dir };
   }
   return { path: join(dirname(here), "openclaw-worker.js"), execArgv: [] };
 }
@@ -158,6 +169,8 @@ export class OpenClawEngine implements AgentEngine {
   private logStream: WriteStream | undefined;
   private readonly recentLines: string[] = [];
   private exited: Promise<void> = Promise.resolve();
+  /** The folder of a worker bundle built for this start (from source), removed on stop. */
+  private workerBuild: string | undefined;
 
   constructor(
     private readonly options: OpenClawEngineOptions,
@@ -183,7 +196,12 @@ export class OpenClawEngine implements AgentEngine {
         ...this.bench.childEnv,
       },
     });
-    const worker = this.options.worker ?? (await defaultWorker());
+    let worker = this.options.worker;
+    if (!worker) {
+      const built = await defaultWorker();
+      this.workerBuild = built.builtIn;
+      worker = built;
+    }
     onStage?.("worker-ready");
     this.logStream = createWriteStream(join(stateDir, "logs", "worker.log"), { flags: "a", mode: 0o600 });
     const child = spawn(
@@ -314,6 +332,7 @@ export class OpenClawEngine implements AgentEngine {
           runId,
           sessionKey,
           text: request.text,
+          providerId: PROVIDER_IDS[settings.provider],
           timeoutSeconds: settings.runTimeoutSeconds,
           ...(stopBeforeModel ? { stopBeforeModel } : {}),
         });
@@ -355,6 +374,8 @@ export class OpenClawEngine implements AgentEngine {
       clearTimeout(killer);
     }
     this.child = undefined;
+    if (this.workerBuild) await rm(this.workerBuild, { recursive: true, force: true });
+    this.workerBuild = undefined;
     await new Promise<void>((resolve) => (this.logStream ? this.logStream.end(resolve) : resolve()));
     this.logStream = undefined;
     // Fold the write-ahead logs into the database files so a plain copy of the folder is complete.
@@ -393,11 +414,19 @@ export class OpenClawEngine implements AgentEngine {
     run.ended();
     const { provider, runTimeoutSeconds } = this.settings;
     if (m.type === "failed") {
-      run.reject(classifyOpenClawError(m.message, provider, runTimeoutSeconds));
+      run.reject(
+        m.keyPaused
+          ? pausedKeyError(m.keyPaused, provider, m.message)
+          : classifyOpenClawError(m.message, provider, runTimeoutSeconds),
+      );
     } else if (m.aborted) {
       run.reject(abortedError());
     } else if (m.isError) {
-      run.reject(classifyOpenClawError(m.text, provider, runTimeoutSeconds));
+      run.reject(
+        m.keyPaused
+          ? pausedKeyError(m.keyPaused, provider, m.text)
+          : classifyOpenClawError(m.text, provider, runTimeoutSeconds),
+      );
     } else {
       run.resolve({ text: m.text });
     }

@@ -17,6 +17,9 @@ const engineEventSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+/** On a failed run: OpenClaw holds the provider's key back after a rejection, and why. */
+const keyPausedSchema = z.enum(["auth", "billing"]).optional();
+
 export const toWorkerSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("run"),
@@ -24,6 +27,8 @@ export const toWorkerSchema = z.discriminatedUnion("type", [
     /** OpenClaw's canonical key, `agent:main:<our key>`. */
     sessionKey: z.string(),
     text: z.string(),
+    /** The provider id the config declares (see ./config PROVIDER_IDS), whose key state a failure is read from. */
+    providerId: z.string(),
     timeoutSeconds: z.number().int().positive().optional(),
     /**
      * Warm-up without an LLM call: OpenClaw prepares the whole turn (tools, system prompt,
@@ -32,7 +37,10 @@ export const toWorkerSchema = z.discriminatedUnion("type", [
     stopBeforeModel: z.boolean().optional(),
   }),
   z.object({ type: z.literal("abort"), runId: z.string() }),
-  /** The config file changed: load it again for the next runs. */
+  /**
+   * The settings were saved: load the config again for the next runs, and lift any pause
+   * OpenClaw put on a provider key after a rejection (see ./key-pause.ts).
+   */
   z.object({ type: z.literal("reload") }),
   /** Abort every run, then exit. */
   z.object({ type: z.literal("shutdown") }),
@@ -51,9 +59,16 @@ export const fromWorkerSchema = z.discriminatedUnion("type", [
     /** OpenClaw ended the turn with an error reply (its user-facing text is in `text`). */
     isError: z.boolean(),
     aborted: z.boolean(),
+    keyPaused: keyPausedSchema,
   }),
   /** The run threw (not an error reply): `message` is OpenClaw's error message. */
-  z.object({ type: z.literal("failed"), runId: z.string(), name: z.string(), message: z.string() }),
+  z.object({
+    type: z.literal("failed"),
+    runId: z.string(),
+    name: z.string(),
+    message: z.string(),
+    keyPaused: keyPausedSchema,
+  }),
   z.object({ type: z.literal("reloaded") }),
   z.object({ type: z.literal("fatal"), message: z.string() }),
 ]);

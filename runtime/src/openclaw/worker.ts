@@ -6,7 +6,8 @@
  * Node's IPC channel with the messages in ./protocol.
  */
 import { existsSync } from "node:fs";
-import { extname } from "node:path";
+import { extname, join } from "node:path";
+import { clearInlineKeyPauses, inlineKeyPause, type KeyPauseReason } from "./key-pause";
 import { prewarmWorkerPools } from "./prewarm";
 import { type FromWorker, type ToWorker, toWorkerSchema } from "./protocol";
 import { fastResolveRoots, installResolveFastPath, preloadInOpenClawThreads } from "./resolve-fast-path";
@@ -32,6 +33,64 @@ let config: OpenClawConfig;
 const runs = new Map<string, AbortController>();
 let shuttingDown = false;
 
+type UpdateAuthStore = typeof import("openclaw/plugin-sdk/provider-auth")["updateAuthProfileStoreWithLock"];
+let authStoreUpdate: Promise<UpdateAuthStore> | undefined;
+/** The plugin SDK's store updater, imported on first use: most of it loads with the first turn anyway. */
+function updateAuthStore(): Promise<UpdateAuthStore> {
+  authStoreUpdate ??= import("openclaw/plugin-sdk/provider-auth").then(
+    (m) => m.updateAuthProfileStoreWithLock,
+  );
+  return authStoreUpdate;
+}
+/** The agent folder whose database holds OpenClaw's auth state (./config writes its settings next to it). */
+const agentDir = join(process.env.OPENCLAW_STATE_DIR ?? ".", "agents", "main", "agent");
+
+/**
+ * Lifts OpenClaw's pause on the provider keys (./key-pause.ts). Done when the config is
+ * (re)loaded: the config then holds the key the user saved last, which a pause recorded
+ * for an earlier key (or in an earlier process; the pause is persisted) must not block.
+ */
+async function liftKeyPauses(): Promise<void> {
+  const update = await updateAuthStore();
+  let lifted = false;
+  const store = await update({
+    agentDir,
+    updater: (store) => {
+      lifted = clearInlineKeyPauses(store.usageStats);
+      return lifted;
+    },
+  });
+  if (store === null) console.error("openclaw worker: could not lift the provider key pauses");
+  else
+    console.error(`openclaw worker: provider key pauses ${lifted ? "lifted" : "checked"} at ${since()} ms`);
+}
+/** Runs wait for the latest lifting of key pauses, so none starts against a stale pause. */
+let keysLifted: Promise<void> = Promise.resolve();
+function startLiftingKeyPauses(): Promise<void> {
+  keysLifted = liftKeyPauses().catch((err: unknown) =>
+    console.error(`openclaw worker: could not lift the provider key pauses: ${(err as Error).message}`),
+  );
+  return keysLifted;
+}
+
+/** After a failed run: whether OpenClaw holds the provider's key back, which its reply does not say. */
+async function keyPauseOf(providerId: string): Promise<KeyPauseReason | undefined> {
+  let reason: KeyPauseReason | undefined;
+  try {
+    const update = await updateAuthStore();
+    await update({
+      agentDir,
+      updater: (store) => {
+        reason = inlineKeyPause(store.usageStats, providerId, Date.now());
+        return false;
+      },
+    });
+  } catch (err) {
+    console.error(`openclaw worker: could not read the provider key state: ${(err as Error).message}`);
+  }
+  return reason;
+}
+
 /** OpenClaw answers an aborted or deliberately silent turn with this token. */
 const SILENT_REPLY = "NO_REPLY";
 
@@ -50,8 +109,10 @@ function replyText(result: ReplyResult): { text: string; isError: boolean } {
 async function runTurn(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const controller = new AbortController();
   runs.set(msg.runId, controller);
-  const emit = (event: Extract<FromWorker, { type: "event" }>["event"]) =>
-    send({ type: "event", runId: msg.runId, event });
+  // Nothing of a run goes out once it is aborted, whatever OpenClaw still reports.
+  const emit = (event: Extract<FromWorker, { type: "event" }>["event"]) => {
+    if (!controller.signal.aborted) send({ type: "event", runId: msg.runId, event });
+  };
 
   // OpenClaw reports the text of the current assistant message so far; the engine wants
   // only what was appended. A new assistant message (after a tool call) starts a new segment.
@@ -76,6 +137,7 @@ async function runTurn(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const toolStatus = new Map<string, "running" | "done" | "error">();
   emit({ type: "phase", phase: "preparing_context" });
   try {
+    await keysLifted;
     const result = await openclaw.getReplyFromConfig(
       {
         Body: msg.text,
@@ -126,13 +188,22 @@ async function runTurn(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
       config,
     );
     const { text, isError } = replyText(result);
-    send({ type: "done", runId: msg.runId, text, isError, aborted: controller.signal.aborted });
+    const aborted = controller.signal.aborted;
+    const keyPaused = isError && !aborted ? await keyPauseOf(msg.providerId) : undefined;
+    send({ type: "done", runId: msg.runId, text, isError, aborted, ...(keyPaused ? { keyPaused } : {}) });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     if (controller.signal.aborted) {
       send({ type: "done", runId: msg.runId, text: "", isError: false, aborted: true });
     } else {
-      send({ type: "failed", runId: msg.runId, name: e.name, message: e.message });
+      const keyPaused = await keyPauseOf(msg.providerId);
+      send({
+        type: "failed",
+        runId: msg.runId,
+        name: e.name,
+        message: e.message,
+        ...(keyPaused ? { keyPaused } : {}),
+      });
     }
   } finally {
     runs.delete(msg.runId);
@@ -170,10 +241,11 @@ process.on("message", (raw) => {
     case "reload":
       try {
         config = openclaw.loadConfig({ pin: false });
-        send({ type: "reloaded" });
       } catch (err) {
         send({ type: "fatal", message: `could not load the OpenClaw config: ${(err as Error).message}` });
+        return;
       }
+      void startLiftingKeyPauses().then(() => send({ type: "reloaded" }));
       return;
     case "shutdown":
       void shutdown();
@@ -215,6 +287,8 @@ try {
   config = openclaw.loadConfig();
   send({ type: "stage", stage: "config", ms: since() });
   send({ type: "ready" });
+  // After "ready": the first run waits for it (see runTurn), the start-up does not.
+  void startLiftingKeyPauses();
 } catch (err) {
   send({ type: "fatal", message: `OpenClaw failed to start: ${(err as Error).message}` });
   process.exit(1);
