@@ -47,6 +47,41 @@ function banner(cloud: LocalCloud): string {
   return lines.join("\n");
 }
 
+/**
+ * `next dev` compiles a page or route on its first request, which made the first message,
+ * the first Stop and the first settings save wait seconds. Once the server answers, each is
+ * requested once without a session (a 401 or a sign-in page, nothing is done), in the
+ * background.
+ */
+const COMPILE_AHEAD = [
+  "/api/chat",
+  "/api/config",
+  "/api/runtime/warm",
+  "/api/runtime/status",
+  "/api/conversations",
+  "/api/conversations/0/messages",
+  "/api/conversations/0/stop",
+  "/api/settings",
+  "/api/conversations/0/messages/0/retry",
+  "/",
+  "/settings",
+];
+
+async function compileAhead(): Promise<void> {
+  const base = `http://${APP_HOST}:${APP_PORT}`;
+  const request = (path: string, method = "GET") =>
+    fetch(`${base}${path}`, { method, redirect: "manual" }).then(
+      async (r) => {
+        await r.body?.cancel();
+        return true;
+      },
+      () => false, // not up yet, or stopping: both fine
+    );
+  for (let i = 0; i < 120 && !(await request("/api/health")); i++)
+    await new Promise((r) => setTimeout(r, 500));
+  for (const path of COMPILE_AHEAD) await request(path, path.startsWith("/api/") ? "POST" : "GET");
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.some((a) => a !== "--reset")) usage();
@@ -90,6 +125,7 @@ async function main(): Promise<void> {
       env: { ...process.env, LOCAL_CLOUD_FILE: cloud.file, NEXT_TELEMETRY_DISABLED: "1" },
     },
   );
+  void compileAhead();
   const exited = new Promise<number>((done) => {
     child.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0)));
   });
