@@ -144,6 +144,7 @@ function onEvent(user: UserRun, raw: unknown): void {
 }
 
 async function main(): Promise<number> {
+  const began = Date.now();
   const dir = mkdtempSync(join(tmpdir(), "bench-load-"));
   const cleanups: (() => Promise<void>)[] = [];
   let cleaned = false;
@@ -452,7 +453,7 @@ async function main(): Promise<number> {
 
     console.log("");
     console.log(
-      `bench:load: ${USERS} users × ${MESSAGES} messages in ${seconds(trafficMs)} (budget ${BUDGET_MS / 60_000} min), load average ${loadavg()[0]?.toFixed(1)} at the end`,
+      `bench:load: ${USERS} users × ${MESSAGES} messages in ${seconds(trafficMs)} (budget ${BUDGET_MS / 60_000} min; ${seconds(Date.now() - began)} with the set-up), load average ${loadavg()[0]?.toFixed(1)} at the end`,
     );
     console.log(
       `  sent ${sent}, refused ${refused.length}, not sent (time budget) ${notSent}, POST retries ${users.reduce((n, u) => n + u.postRetries, 0)}`,
@@ -473,7 +474,7 @@ async function main(): Promise<number> {
       `  POST /api/chat answered in    p50 ${fmt(percentile(posts, 50))}   p99 ${fmt(percentile(posts, 99))}`,
     );
     console.log(
-      `  runtimes per user: ${runtimes.join(", ")}; peak RSS per runtime (with its OpenClaw): ${rss.map((r) => `${r.toFixed(0)} MB`).join(", ") || "-"}; event reconnects ${users.reduce((n, u) => n + u.reconnects, 0)}`,
+      `  runtimes per user: ${runtimes.join(", ")}; peak RSS per runtime (with its OpenClaw): ${rss.map((r) => `${r.toFixed(0)} MB`).join(", ") || "-"} (${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} GB together); event reconnects ${users.reduce((n, u) => n + u.reconnects, 0)}`,
     );
     for (const r of refused.slice(0, 10))
       console.log(`  refused: user ${r.user + 1} message ${r.index + 1}: ${r.status} ${r.body}`);
