@@ -1,5 +1,5 @@
 import { JwtVerifier } from "aws-jwt-verify";
-import { FetchError, NonRetryableFetchError, WaitPeriodNotYetEndedJwkError } from "aws-jwt-verify/error";
+import { FetchError, NonRetryableFetchError } from "aws-jwt-verify/error";
 import type { Fetcher } from "aws-jwt-verify/https";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import { userIdSchema } from "../contracts";
@@ -83,7 +83,9 @@ export class JwtTokenVerifier implements TokenVerifier {
       payload = (await this.verifier.verify(token)) as Record<string, unknown>;
     } catch (err) {
       // A JWKS that cannot be fetched is an outage, not a bad token: the client must not sign out.
-      if (err instanceof FetchError || err instanceof WaitPeriodNotYetEndedJwkError)
+      // (aws-jwt-verify's wait period is not one: it follows a JWKS fetched fine that lacked
+      // the token's kid, so a second token with an unknown kid is as bad as the first.)
+      if (err instanceof FetchError)
         throw new AppError("unavailable", "The sign-in service is unreachable; try again shortly", {
           cause: err,
         });

@@ -1,4 +1,12 @@
-import { generateKeyPairSync, type KeyObject, randomUUID, sign } from "node:crypto";
+import {
+  createHmac,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomUUID,
+  sign,
+} from "node:crypto";
+import { createRequire } from "node:module";
 import { JwtVerifier } from "aws-jwt-verify";
 
 /**
@@ -51,4 +59,61 @@ export function createTestJwtIssuer(issuer = "http://127.0.0.1/test-user-pool") 
 
 function b64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+/** A JWT with exactly this header and payload, signed RS256 with `key` (or HS256 with a secret, or unsigned). */
+export function signJwt(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: KeyObject | { hmacSecret: string } | "none",
+): string {
+  const data = `${b64url(header)}.${b64url(payload)}`;
+  if (key === "none") return `${data}.`;
+  const signature =
+    "hmacSecret" in key
+      ? createHmac("sha256", key.hmacSecret).update(data).digest("base64url")
+      : sign("RSA-SHA256", Buffer.from(data), key).toString("base64url");
+  return `${data}.${signature}`;
+}
+
+/**
+ * cognito-local signs every token with a key pair that ships in its npm package (which is
+ * why local mode alone trusts its issuer). With it a test mints tokens the local verifier
+ * checks all the way through: expired ones, ones for another app client, id tokens.
+ */
+export function cognitoLocalKeys(): { privateKey: KeyObject; publicPem: string; kid: string } {
+  const require = createRequire(createRequire(import.meta.url).resolve("cognito-local"));
+  const priv = require("cognito-local/lib/keys/cognitoLocal.private.json") as { pem: string };
+  const pub = require("cognito-local/lib/keys/cognitoLocal.public.json") as {
+    pem?: string;
+    jwk: { kid: string };
+  };
+  return { privateKey: createPrivateKey(priv.pem), publicPem: pub.pem ?? "", kid: pub.jwk.kid };
+}
+
+/** An access token shaped like cognito-local's own, with `claims` overriding any field. */
+export function mintCognitoLocalToken(
+  pool: { issuer: string; clientId: string },
+  sub: string,
+  opts: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: KeyObject } = {},
+): string {
+  const keys = cognitoLocalKeys();
+  const now = Math.floor(Date.now() / 1000);
+  return signJwt(
+    { alg: "RS256", typ: "JWT", kid: keys.kid, ...opts.header },
+    {
+      sub,
+      iss: pool.issuer,
+      client_id: pool.clientId,
+      token_use: "access",
+      scope: "aws.cognito.signin.user.admin",
+      username: sub,
+      auth_time: now,
+      iat: now,
+      exp: now + 3600,
+      jti: randomUUID(),
+      ...opts.claims,
+    },
+    opts.key ?? keys.privateKey,
+  );
 }
