@@ -183,6 +183,10 @@ test.describe("chat", () => {
   });
 
   test("conversations can be renamed and deleted from the sidebar", async ({ page, signIn, chat, info }) => {
+    const renames: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "PATCH") renames.push(r.url());
+    });
     await signIn.signInTo(info.users.alice, "/");
     await chat.send("A conversation to rename");
     await expect(chat.assistantWith("You said: A conversation to rename")).toBeVisible();
@@ -195,6 +199,17 @@ test.describe("chat", () => {
     await expect(page.getByTestId("conversation-title")).toHaveText("Renamed in the sidebar");
     await page.reload();
     await expect(chat.conversations.filter({ hasText: "Renamed in the sidebar" })).toBeVisible();
+    // Enter saved once; Escape cancels without a request.
+    expect(renames).toHaveLength(1);
+    const again = chat.conversations.filter({ hasText: "Renamed in the sidebar" });
+    await again.hover();
+    await again.getByTestId("rename-conversation").click();
+    await page.getByTestId("rename-input").fill("Not saved");
+    await page.getByTestId("rename-input").press("Escape");
+    await expect(chat.conversations.filter({ hasText: "Renamed in the sidebar" })).toBeVisible();
+    await page.reload();
+    await expect(chat.conversations.filter({ hasText: "Renamed in the sidebar" })).toBeVisible();
+    expect(renames).toHaveLength(1);
 
     page.once("dialog", (d) => d.accept());
     const renamed = chat.conversations.filter({ hasText: "Renamed in the sidebar" });

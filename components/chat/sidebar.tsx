@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import type { Conversation } from "@/lib/contracts";
 
 function ConversationRow({
@@ -20,8 +20,17 @@ function ConversationRow({
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(conversation.title);
   const [busy, setBusy] = useState(false);
+  // Removing the field fires its blur: Enter or Escape has already decided by then.
+  const decided = useRef(false);
+
+  function startEditing() {
+    decided.current = false;
+    setEditing(true);
+  }
 
   async function save() {
+    if (decided.current) return;
+    decided.current = true;
     const next = title.trim();
     setEditing(false);
     if (!next || next === conversation.title) {
@@ -59,6 +68,7 @@ function ConversationRow({
               void save();
             }
             if (e.key === "Escape") {
+              decided.current = true;
               setTitle(conversation.title);
               setEditing(false);
             }
@@ -92,7 +102,7 @@ function ConversationRow({
           data-testid="rename-conversation"
           aria-label={`Rename "${conversation.title}"`}
           title="Rename"
-          onClick={() => setEditing(true)}
+          onClick={startEditing}
           className="rounded p-1 text-zinc-500 hover:bg-zinc-300 hover:text-zinc-900 dark:hover:bg-zinc-700 dark:hover:text-zinc-100"
         >
           <svg aria-hidden viewBox="0 0 20 20" className="size-4" fill="currentColor">
