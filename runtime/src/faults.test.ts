@@ -5,7 +5,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeLlm, type FakeReply, startFakeLlm } from "../../e2e/fixtures/fake-llm";
 import { agentChannel, type ChatEvent, newId, type RunErrorCode } from "../../lib/contracts";
+import { loadConfig } from "../../lib/env";
 import { ProcessRuntimeLauncher } from "../../lib/local/process-launcher";
+import { type EventsServer, startEventsServer } from "../../lib/local-cloud/events";
 import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
 import { TEXT } from "./runner/turn-outcome";
@@ -470,5 +472,105 @@ describe("two runtimes for one user", () => {
       await expectOnce(user, again, { answer: "You said: still one runtime" });
     },
     420_000,
+  );
+});
+
+describe("the events server restarted mid-stream", () => {
+  let events: EventsServer | undefined;
+  let own: ReturnType<typeof testPorts> | undefined;
+
+  afterAll(async () => {
+    await own?.close();
+    await events?.close();
+  });
+
+  fault(
+    "the runtime and the watcher reconnect; the reply is stored once and shown at most once",
+    async () => {
+      // An events server of this case's own, so it can be closed and started again on its port.
+      const info = JSON.parse(readFileSync(tc.cloud.file, "utf8"));
+      const start = (port: number) =>
+        startEventsServer({
+          port,
+          region: info.region,
+          apiKey: info.events.apiKey,
+          iamCredentials: [info.credentials],
+          verifyUserToken: async () => {
+            throw new Error("no user tokens in this test");
+          },
+        });
+      events = await start(0);
+      const port = events.port;
+      const file = join(tc.dir, "cloud-own-events.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          ...info,
+          events: {
+            ...info.events,
+            httpEndpoint: events.httpEndpoint,
+            realtimeEndpoint: events.realtimeEndpoint,
+          },
+        }),
+        { mode: 0o600 },
+      );
+      const config = loadConfig({
+        APP_MODE: "local",
+        LOCAL_CLOUD_FILE: file,
+      } as unknown as NodeJS.ProcessEnv);
+      const ownPorts = testPorts(config);
+      own = ownPorts;
+      const launcher = launcherFor(file);
+      const id = `fault-${newId().slice(-12)}`;
+      await ports.settingsStore.putSettings(id, {
+        provider: "openai-compatible",
+        model: "fake-model",
+        baseUrl: `${llm.url}/v1`,
+        idleTimeoutMinutes: 15,
+        prewarm: false,
+        runTimeoutSeconds: 120,
+      });
+      await ports.secrets.putSecret(id, "llm-api-key", KEY);
+      const user: User = { id, launcher, watcher: await new Watcher(config, id).start() };
+      users.push(user);
+      const sendOwn = async (text: string) => {
+        const r = await sendMessage({ ...ownPorts, launcher }, id, { text, idempotencyKey: newId() });
+        return { conversationId: r.conversationId, messageId: r.messageId };
+      };
+      const warm = await sendOwn("events warm up");
+      await expectOnce(user, warm, { answer: "You said: events warm up" }, 240_000);
+
+      llm.when("events restart", {
+        text: "streamed through a restart ".repeat(20),
+        chunks: 20,
+        chunkDelayMs: 250,
+      });
+      const sent = await sendOwn("events restart");
+      await user.watcher.until(() => streamed(user, sent.messageId), 30_000, "the turn streams");
+      await events.close();
+      await sleep(1_500);
+      events = await start(port);
+      // Events in the gap are lost (as on AWS); the stored reply is whole and shown at most once.
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const r = await ports.chatStore.listMessages(id, sent.conversationId, { limit: 10 });
+        if (r.items.some((m) => m.role === "assistant")) break;
+        await sleep(250);
+      }
+      await sleep(2_000);
+      const stored = (await ports.chatStore.listMessages(id, sent.conversationId, { limit: 10 })).items;
+      expect(stored.map((m) => [m.role, m.status])).toEqual([
+        ["user", "complete"],
+        ["assistant", "complete"],
+      ]);
+      expect(stored[1]?.content).toContain("streamed through a restart");
+      expect(outcomes(user, sent.messageId).filter((e) => e.type === "final").length).toBeLessThanOrEqual(1);
+      expect(outcomes(user, sent.messageId).filter((e) => e.type === "error")).toEqual([]);
+      expect(modelCalls("events restart")).toBe(1);
+      // Both ends are back: the next message wakes the runtime and its reply reaches the watcher.
+      const after = await sendOwn("after the events restart");
+      await expectOnce(user, after, { answer: "You said: after the events restart" });
+    },
+    360_000,
   );
 });
