@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +11,7 @@ import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
 import { TEXT } from "./runner/turn-outcome";
 import { type DynamoFaultProxy, startDynamoFaultProxy } from "./testing/dynamo-fault-proxy";
-import { alive, runtimePidsOf, sleep, waitFor } from "./testing/real-runtime";
+import { alive, buildRuntimeIfStale, runtimePidsOf, sleep, waitFor } from "./testing/real-runtime";
 import { startTestCloud, type TestCloud, testPorts, Watcher } from "./testing/test-cloud";
 
 /*
@@ -233,7 +232,7 @@ function modelCalls(text: string): number {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(root, "runtime/build.mjs")], { stdio: "pipe" });
+  buildRuntimeIfStale(root);
   [tc, llm] = await Promise.all([startTestCloud(), startFakeLlm()]);
   ports = testPorts(tc.config);
   proxy = await startDynamoFaultProxy(tc.cloud.info.dynamodb.endpoint);
