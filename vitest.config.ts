@@ -16,6 +16,8 @@ export default defineConfig({
     // The rest of e2e/ is Playwright's.
     exclude: ["**/node_modules/**", "e2e/*.spec.ts", "e2e/support/**", "e2e/fixtures/**", "e2e/pages/**"],
     environment: "node",
+    // The real runtime's bundle, built once for every test file that starts it.
+    globalSetup: ["runtime/src/testing/build-runtime.ts"],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Tests start real servers on 127.0.0.1; two cores do not gain from many workers.

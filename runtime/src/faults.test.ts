@@ -11,7 +11,7 @@ import { ensureRuntime } from "../../lib/services/ensure-runtime";
 import { sendMessage } from "../../lib/services/send-message";
 import { TEXT } from "./runner/turn-outcome";
 import { type DynamoFaultProxy, startDynamoFaultProxy } from "./testing/dynamo-fault-proxy";
-import { alive, buildRuntimeIfStale, runtimePidsOf, sleep, waitFor } from "./testing/real-runtime";
+import { alive, runtimePidsOf, sleep, waitFor } from "./testing/real-runtime";
 import { startTestCloud, type TestCloud, testPorts, Watcher } from "./testing/test-cloud";
 
 /*
@@ -232,7 +232,6 @@ function modelCalls(text: string): number {
 }
 
 beforeAll(async () => {
-  buildRuntimeIfStale(root);
   [tc, llm] = await Promise.all([startTestCloud(), startFakeLlm()]);
   ports = testPorts(tc.config);
   proxy = await startDynamoFaultProxy(tc.cloud.info.dynamodb.endpoint);

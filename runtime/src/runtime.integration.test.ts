@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,7 +123,6 @@ function logTail(): string {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(root, "runtime/build.mjs")], { stdio: "pipe" });
   [tc, llm] = await Promise.all([startTestCloud(), startFakeLlm()]);
   ports = testPorts(tc.config);
   launcher = new ProcessRuntimeLauncher({

@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /*
@@ -48,33 +47,3 @@ export async function waitFor(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * Builds runtime/dist unless it is newer than every source it bundles. Another test file
- * may be running runtimes from dist meanwhile, and a build removes the folder first, so a
- * build that is not needed is skipped.
- */
-export function buildRuntimeIfStale(projectRoot: string): void {
-  const main = join(projectRoot, "runtime", "dist", "main.js");
-  let built = 0;
-  try {
-    built = statSync(main).mtimeMs;
-  } catch {
-    // Not built yet.
-  }
-  const newest = Math.max(
-    ...["runtime/src", "lib"].map((dir) => newestMtime(join(projectRoot, dir))),
-    statSync(join(projectRoot, "runtime", "build.mjs")).mtimeMs,
-  );
-  if (built > newest) return;
-  execFileSync(process.execPath, [join(projectRoot, "runtime", "build.mjs")], { stdio: "pipe" });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || !/\.(ts|mjs|cjs|js|json)$/.test(entry.name)) continue;
-    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
